@@ -1,0 +1,3 @@
+from buildctl.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Read the repository (map, manifests, git) and produce the plan: the detect step, end to end."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildctl import diff, gitrepo
+from buildctl.config import WorkspaceMap
+from buildctl.detect import Detector, Side
+from buildctl.plan import Plan, Verdict, make_plan
+from buildctl.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class RangeOptions:
+    base: str | None = None
+    head: str | None = None
+    uncommitted: bool = False
+    since_deployed: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def _verdicts(
+    cfg: WorkspaceMap, repo: Path, rng: diff.Range, memo: dict[str, dict[str, Any]], touched: set[str]
+) -> dict[str, Verdict]:
+    head_snap = Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo)
+    head = Side(head_snap, cfg.root)
+    base_sha = rng.base
+
+    def base_side() -> Side | None:
+        return Side(Snapshot.at(repo, base_sha, memo), cfg.root) if base_sha else None
+
+    detector = Detector(cfg, head, base_side)
+    # With no range to compare, run() on no changes still validates the map against the workspace.
+    effects = detector.run(rng.changes(repo) if not rng.everything else [])
+    touched.update(detector.touched)
+    return {
+        name: Verdict(e.build, e.deploy, tuple(e.reasons), tuple(e.chains)) for name, e in effects.items()
+    }
+
+
+def head_side(repo: Path, cfg: WorkspaceMap, rev: str | None) -> Side:
+    """The workspace at `rev` (None: the working tree), for commands that look at the whole graph."""
+    snap = Snapshot.worktree(repo) if rev is None else Snapshot.at(repo, gitrepo.resolve(repo, rev))
+    return Side(snap, cfg.root)
+
+
+def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
+    rng = diff.resolve(
+        repo, base=opts.base, head=opts.head, uncommitted=opts.uncommitted, environ=opts.environ
+    )
+    memo: dict[str, dict[str, Any]] = {}
+    if opts.since_deployed and opts.base is None:
+        return _since_deployed(repo, cfg, rng, memo)
+    touched: set[str] = set()
+    verdicts = _verdicts(cfg, repo, rng, memo, touched)
+    return make_plan(
+        cfg, base=rng.base, head=rng.head, everything=rng.everything, verdicts=verdicts, crates=touched
+    )
+
+
+def _since_deployed(repo: Path, cfg: WorkspaceMap, rng: diff.Range, memo: dict[str, dict[str, Any]]) -> Plan:
+    """Each service compared from the commit its kustomization says is deployed."""
+    from buildctl import kustomize
+
+    head_snap = Snapshot.at(repo, rng.head, memo)
+    groups: dict[str, list[str]] = {}
+    verdicts: dict[str, Verdict] = {}
+    touched: set[str] = set()
+    for name in cfg.services:
+        path = cfg.kustomization(name)
+        commit, why = kustomize.deployed_commit(head_snap.text(path), path, cfg.image(name))
+        if commit is not None and not gitrepo.has_commit(repo, commit):
+            why = f"since-deployed: deployed commit {commit[:12]} ({path}) is not in this clone"
+            commit = None
+        if commit is None:
+            verdicts[name] = Verdict(True, True, (why or f"since-deployed: no deployed commit in {path}",))
+            continue
+        groups.setdefault(gitrepo.resolve(repo, commit), []).append(name)
+    for base, names in groups.items():
+        sub = diff.Range(rng.head, gitrepo.merge_base(repo, base, rng.head), None, rng.uncommitted)
+        if sub.base is None:
+            for name in names:
+                verdicts[name] = Verdict(
+                    True, True, (f"since-deployed: {base[:12]} shares no history with head",)
+                )
+            continue
+        found = _verdicts(cfg, repo, sub, memo, touched)
+        for name in names:
+            if name in found:
+                v = found[name]
+                verdicts[name] = Verdict(
+                    v.build, v.deploy, tuple(f"since {base[:12]}: {r}" for r in v.reasons)
+                )
+    return make_plan(cfg, base=None, head=rng.head, everything=None, verdicts=verdicts, crates=touched)

@@ -1,0 +1,104 @@
+"""`check`: the map against the workspace and the deployments, as a list of findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from buildctl import kustomize
+from buildctl.config import WorkspaceMap
+from buildctl.detect import Detector, Side
+from buildctl.errors import BuildctlError
+from buildctl.tomlfile import did_you_mean, line_of
+
+UNOWNED_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Literal["error", "warning"]
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+
+def run_checks(cfg: WorkspaceMap, side: Side, map_text: str) -> list[Finding]:
+    ws = side.ws
+    out: list[Finding] = []
+
+    def at(service: str, key: str | None = None) -> int | None:
+        return line_of(map_text, ["services", service], key)
+
+    for svc in cfg.services.values():
+        crate = ws.crates.get(svc.crate)
+        if crate is None or not crate.member:
+            out.append(
+                Finding(
+                    "error",
+                    f"service '{svc.name}': crate '{svc.crate}' is not in the Cargo workspace"
+                    + did_you_mean(svc.crate, ws.crates),
+                    cfg.file,
+                    at(svc.name, "crate") or at(svc.name),
+                )
+            )
+            continue
+        if not crate.bins:
+            out.append(
+                Finding(
+                    "error",
+                    f"service '{svc.name}': crate '{crate.name}' is a library, it has no binary to ship",
+                    cfg.file,
+                    at(svc.name),
+                )
+            )
+        elif svc.name not in crate.bins and len(crate.bins) > 1:
+            out.append(
+                Finding(
+                    "warning",
+                    f"service '{svc.name}': crate '{crate.name}' has several binaries "
+                    f"({', '.join(crate.bins)}) and none is named '{svc.name}'",
+                    cfg.file,
+                    at(svc.name),
+                )
+            )
+        path = cfg.kustomization(svc.name)
+        text = side.snap.text(path)
+        if text is None:
+            out.append(Finding("error", f"service '{svc.name}': {path} does not exist", path))
+            continue
+        try:
+            doc = kustomize.load(text, path)
+            if kustomize.find_entry(doc, path, cfg.image(svc.name)) is None and not kustomize.image_entries(
+                doc, path
+            ):
+                out.append(
+                    Finding("error", f"service '{svc.name}': {path} has no images: entry to bump", path)
+                )
+        except BuildctlError as exc:
+            out.append(Finding("error", exc.message, exc.file, exc.line))
+    mapped = {s.crate for s in cfg.services.values()}
+    for crate in sorted(ws.crates.values(), key=lambda c: c.name):
+        if crate.member and crate.bins and crate.name not in mapped:
+            out.append(
+                Finding(
+                    "warning",
+                    f"crate '{crate.name}' ({crate.dir or '.'}) has a binary but no service maps it; "
+                    f"add [services.{crate.name}] or ignore this",
+                    crate.manifest,
+                )
+            )
+    if cfg.registry is None:
+        out.append(Finding("warning", "no [workspace] registry: plans cannot name images to push", cfg.file))
+    detector = Detector(cfg, side, lambda: None)
+    unowned = [p for p in sorted(side.snap.files) if detector.classify(p)[0] == "unowned"]
+    if unowned:
+        shown = ", ".join(unowned[:UNOWNED_SHOWN]) + (" …" if len(unowned) > UNOWNED_SHOWN else "")
+        verdict = "rebuilds every service" if cfg.rules.unowned == "all" else "is ignored"
+        out.append(
+            Finding(
+                "warning",
+                f"{len(unowned)} file(s) owned by no crate, rule or input (a change to one {verdict}): {shown}",
+                cfg.file,
+            )
+        )
+    return out

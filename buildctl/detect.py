@@ -1,0 +1,220 @@
+"""Changed paths → which services must be rebuilt or redeployed, and why.
+
+Pure: everything it reads comes in through the snapshots it is handed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from buildctl import lockfile, manifests
+from buildctl.config import WorkspaceMap
+from buildctl.errors import BuildctlError
+from buildctl.gitrepo import Change
+from buildctl.globs import GlobSet
+from buildctl.graph import CrateGraph
+from buildctl.snapshot import Snapshot
+from buildctl.workspace import Workspace, join
+from buildctl.workspace import load as load_workspace
+
+
+@dataclass
+class Effect:
+    build: bool = False
+    deploy: bool = False
+    reasons: list[str] = field(default_factory=list)
+    chains: list[tuple[str, ...]] = field(default_factory=list)  # crate chains, changed crate first
+
+    def add(self, reason: str, *, build: bool, chain: tuple[str, ...] = ()) -> None:
+        self.build = self.build or build
+        self.deploy = True
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        if chain and chain not in self.chains:
+            self.chains.append(chain)
+
+
+@dataclass
+class Side:
+    """One revision's workspace, loaded on first use."""
+
+    snap: Snapshot
+    root: str
+    _ws: Workspace | None = None
+    _graph: CrateGraph | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            self._ws = load_workspace(self.snap, self.root)
+        return self._ws
+
+    @property
+    def graph(self) -> CrateGraph:
+        if self._graph is None:
+            self._graph = CrateGraph.of(self.ws)
+        return self._graph
+
+
+def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:
+    for svc in cfg.services.values():
+        crate = ws.crates.get(svc.crate)
+        if crate is None or not crate.member:
+            from buildctl.tomlfile import did_you_mean
+
+            raise BuildctlError(
+                f"service '{svc.name}' maps to crate '{svc.crate}', which is not a member of the Cargo workspace"
+                + did_you_mean(svc.crate, ws.crates),
+                file=cfg.file,
+                hint=f"set `crate` under [services.{svc.name}] to the package name in its Cargo.toml",
+            )
+
+
+class Detector:
+    def __init__(self, cfg: WorkspaceMap, head: Side, base: Callable[[], Side | None]) -> None:
+        self.cfg = cfg
+        self.head = head
+        self._base_factory = base
+        self._base: Side | None = None
+        self._base_loaded = False
+        self.effects: dict[str, Effect] = {}
+        self.crate_of = {s.crate: s.name for s in cfg.services.values()}
+        self.crate_changes: dict[str, list[str]] = {}
+        self.touched: set[str] = set()  # crates on the chain of some reason
+        self._inputs = GlobSet.of(p for s in cfg.services.values() for p in s.inputs.patterns)
+        self._deploy_prefix = cfg.deployments + "/" if cfg.deployments else ""
+        self._root_manifest_path = join(cfg.root, "Cargo.toml")
+        self._root_lock_path = join(cfg.root, "Cargo.lock")
+
+    @property
+    def base(self) -> Side | None:
+        if not self._base_loaded:
+            self._base = self._base_factory()
+            self._base_loaded = True
+        return self._base
+
+    def _effect(self, service: str) -> Effect:
+        return self.effects.setdefault(service, Effect())
+
+    def everything(self, reason: str, *, build: bool = True) -> None:
+        for name in self.cfg.services:
+            self._effect(name).add(reason, build=build)
+
+    def run(self, changes: Iterable[Change]) -> dict[str, Effect]:
+        check_services(self.cfg, self.head.ws)
+        paths = sorted({p for c in changes for p in c.paths()})
+        for path in paths:
+            kind, detail = self.classify(path)
+            if kind == "build_all":
+                self.everything(f"build_all: {path} (matches {detail})")
+            elif kind == "deploy_all":
+                self.everything(f"deploy_all: {path} (matches {detail})", build=False)
+            elif kind == "input":
+                for svc in self.cfg.services.values():
+                    if glob := svc.inputs.match(path):
+                        self._effect(svc.name).add(f"input: {path} (matches {glob})", build=True)
+            elif kind == "deployment":
+                self._effect(detail).add(f"deploy: {path}", build=False)
+            elif kind == "root_manifest":
+                self._root_manifest(path)
+            elif kind == "lock":
+                self._lock(path)
+            elif kind == "crate":
+                self._crate_file(detail, path)
+            elif kind == "unowned" and self.cfg.rules.unowned == "all":
+                self.everything(f"unowned path: {path}")
+        self._propagate()
+        return dict(sorted(self.effects.items()))
+
+    def classify(self, path: str) -> tuple[str, str]:
+        """What owns `path`: (kind, detail), in the order the rules take precedence."""
+        rules = self.cfg.rules
+        if glob := rules.build_all.match(path):
+            return "build_all", glob
+        if glob := rules.deploy_all.match(path):
+            return "deploy_all", glob
+        if self._inputs and self._inputs.match(path):
+            return "input", ""
+        if self._deploy_prefix and path.startswith(self._deploy_prefix):
+            svc_dir, sep, _ = path[len(self._deploy_prefix) :].partition("/")
+            if sep and svc_dir in self.cfg.services:
+                return "deployment", svc_dir
+        if glob := rules.ignore.match(path):
+            return "ignored", glob
+        if path == self._root_manifest_path:
+            return "root_manifest", ""
+        if path == self._root_lock_path:
+            return "lock", ""
+        owner = self._owner(path)
+        if owner is not None:
+            return "crate", owner
+        return "unowned", ""
+
+    def _owner(self, path: str) -> str | None:
+        owner = self.head.ws.owner(path)
+        if owner is None and not self.head.snap.exists(path) and self.base is not None:
+            owner = self.base.ws.owner(path)
+        return owner
+
+    def _crate_file(self, crate: str, path: str) -> None:
+        if posixpath.basename(path) == "Cargo.toml":
+            base = self.base
+            before = manifests.build_relevant(base.snap.toml(path) if base else None)
+            after = manifests.build_relevant(self.head.snap.toml(path))
+            if before == after and base is not None:
+                return  # comments, formatting, dev-dependencies or metadata only
+        self.crate_changes.setdefault(crate, []).append(path)
+
+    def _root_manifest(self, path: str) -> None:
+        base = self.base
+        before = base.snap.toml(path) if base else None
+        changes = manifests.root_changes(
+            before, self.head.snap.toml(path), base.ws if base else None, self.head.ws, path
+        )
+        for reason in changes.everything:
+            self.everything(reason)
+        for crate, why in changes.crates.items():
+            self.crate_changes.setdefault(crate, []).append(why)
+        root_crate = self.head.ws.owner(path)
+        if root_crate is not None:
+            self._crate_file(root_crate, path)
+
+    def _lock(self, path: str) -> None:
+        head_text = self.head.snap.text(path)
+        if head_text is None:
+            self.everything(f"{path} deleted")
+            return
+        base = self.base
+        base_text = base.snap.text(path) if base else None
+        head_lock = lockfile.parse(head_text, path)
+        base_lock = lockfile.parse(base_text, path) if base_text is not None else None
+        changed = lockfile.changed(base_lock, head_lock)
+        if not changed:
+            return
+        ws = self.head.ws
+        allowed = {
+            c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()
+        }
+        for crate, service in self.crate_of.items():
+            start = next((k for k in head_lock.by_name.get(crate, ()) if not k[2]), None)
+            if start is None:
+                continue
+            for key, chain in sorted(lockfile.find_path(head_lock, start, changed, allowed).items()):
+                self.touched.update(k[0] for k in chain if not k[2])
+                names = " -> ".join(lockfile.label(k) for k in reversed(chain[:-1]))
+                self._effect(service).add(f"{path}: {changed[key]} -> {names}", build=True)
+
+    def _propagate(self) -> None:
+        services = set(self.crate_of)
+        for crate, whys in sorted(self.crate_changes.items()):
+            side = self.head if crate in self.head.ws.crates else self.base
+            if side is None:
+                continue
+            trigger = whys[0] + (f" (+{len(whys) - 1} more)" if len(whys) > 1 else "")
+            for target, chain in side.graph.chains_up(crate, services).items():
+                self.touched.update(chain)
+                self._effect(self.crate_of[target]).add(
+                    f"{trigger} -> {' -> '.join(chain)}", build=True, chain=tuple(chain)
+                )

@@ -1,0 +1,134 @@
+"""Cargo.lock: its packages, what changed between two locks, and what a crate resolves to."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from buildctl import tomlfile
+from buildctl.errors import BuildctlError
+
+Key = tuple[str, str, str]  # name, version, source ("" for path packages)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    source: str
+    checksum: str
+    dependencies: tuple[str, ...]
+
+    @property
+    def key(self) -> Key:
+        return (self.name, self.version, self.source)
+
+
+@dataclass(frozen=True)
+class Lock:
+    packages: Mapping[Key, Package]
+    by_name: Mapping[str, tuple[Key, ...]]
+
+    def resolve(self, spec: str) -> Key | None:
+        """A lock `dependencies` entry: "name", "name version" or "name version (source)"."""
+        name, _, rest = spec.partition(" ")
+        keys = self.by_name.get(name, ())
+        if not rest:
+            return keys[0] if len(keys) == 1 else None
+        version, _, source = rest.partition(" ")
+        source = source.strip("()")
+        for key in keys:
+            if key[1] == version and (not source or key[2] == source):
+                return key
+        return None
+
+
+def parse(text: str, file: str) -> Lock:
+    data = tomlfile.parse(text, file)
+    raw = data.get("package", [])
+    if not isinstance(raw, list):
+        raise BuildctlError("'package' must be an array of tables ([[package]])", file=file)
+    packages: dict[Key, Package] = {}
+    by_name: dict[str, list[Key]] = {}
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise BuildctlError(
+                f"[[package]] entry #{index + 1} has no name",
+                file=file,
+                hint="regenerate the lock file with `cargo generate-lockfile`",
+            )
+        deps = entry.get("dependencies", [])
+        pkg = Package(
+            name=entry["name"],
+            version=str(entry.get("version", "")),
+            source=str(entry.get("source", "")),
+            checksum=str(entry.get("checksum", "")),
+            dependencies=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
+        )
+        packages[pkg.key] = pkg
+        by_name.setdefault(pkg.name, []).append(pkg.key)
+    return Lock(packages, {k: tuple(v) for k, v in by_name.items()})
+
+
+def changed(base: Lock | None, head: Lock) -> dict[Key, str]:
+    """Packages of `head` that are new or differ from `base`, each with a description of the change."""
+    out: dict[Key, str] = {}
+    for key, pkg in head.packages.items():
+        old = base.packages.get(key) if base else None
+        if old == pkg:
+            continue
+        if old is not None:
+            out[key] = f"{pkg.name} {pkg.version} changed"
+            continue
+        previous = sorted(
+            k[1] for k in (base.by_name.get(pkg.name, ()) if base else ()) if k not in head.packages
+        )
+        out[key] = (
+            f"{pkg.name} {' '.join(previous)} -> {pkg.version}"
+            if previous
+            else f"{pkg.name} {pkg.version} added"
+        )
+    return out
+
+
+def label(key: Key) -> str:
+    return key[0] if not key[2] else f"{key[0]} {key[1]}"
+
+
+def find_path(
+    lock: Lock,
+    start: Key,
+    targets: Iterable[Key],
+    allowed: Mapping[str, frozenset[str]],
+) -> dict[Key, list[Key]]:
+    """Shortest dependency path from `start` to each target it reaches.
+
+    `allowed` restricts the edges of workspace (path) packages to the names of their non-dev
+    dependencies: the lock lists dev-dependencies too, and those never reach an image.
+    """
+    wanted = set(targets)
+    parent: dict[Key, Key | None] = {start: None}
+    queue = deque([start])
+    found: dict[Key, list[Key]] = {}
+    while queue:
+        key = queue.popleft()
+        if key in wanted:
+            chain = [key]
+            p = parent[key]
+            while p is not None:
+                chain.append(p)
+                p = parent[p]
+            found[key] = chain[::-1]
+        pkg = lock.packages.get(key)
+        if pkg is None:
+            continue
+        names = allowed.get(key[0]) if not key[2] else None
+        for spec in pkg.dependencies:
+            if names is not None and spec.partition(" ")[0] not in names:
+                continue
+            dep = lock.resolve(spec)
+            if dep is not None and dep not in parent:
+                parent[dep] = key
+                queue.append(dep)
+    return found

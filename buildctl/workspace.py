@@ -1,0 +1,321 @@
+"""The Cargo workspace as the manifests describe it (no `cargo metadata`, no network).
+
+Read from a `Snapshot`, so any revision works without a checkout. Only what detection needs
+is modelled: crates, their directories and targets, and their path dependencies by kind.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from buildctl import tomlfile
+from buildctl.errors import BuildctlError
+from buildctl.globs import GlobSet
+from buildctl.snapshot import Snapshot
+
+DepKind = Literal["normal", "build", "dev"]
+_DEP_TABLES: dict[str, DepKind] = {
+    "dependencies": "normal",
+    "build-dependencies": "build",
+    "build_dependencies": "build",
+    "dev-dependencies": "dev",
+    "dev_dependencies": "dev",
+}
+
+
+@dataclass(frozen=True)
+class Dep:
+    key: str  # the name used in the manifest (differs from `package` when renamed)
+    package: str
+    kind: DepKind
+    path: str | None  # repo-relative directory of a path dependency
+    inherited: bool  # `workspace = true`
+    table: str  # e.g. "dependencies" or "target.'cfg(unix)'.dependencies"
+
+
+@dataclass(frozen=True)
+class Crate:
+    name: str
+    dir: str  # repo-relative, "" for the repository root
+    member: bool
+    bins: tuple[str, ...]
+    has_lib: bool
+    deps: tuple[Dep, ...]
+    inherited_package_keys: frozenset[str]  # [package] fields taken from [workspace.package]
+
+    @property
+    def manifest(self) -> str:
+        return join(self.dir, "Cargo.toml")
+
+    def path_deps(self, *, include_dev: bool = False) -> Iterator[Dep]:
+        for dep in self.deps:
+            if dep.path is not None and (include_dev or dep.kind != "dev"):
+                yield dep
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: str
+    crates: Mapping[str, Crate]  # by package name
+    by_dir: Mapping[str, str]  # crate directory → package name
+    root_manifest: Mapping[str, Any]
+
+    def owner(self, path: str) -> str | None:
+        """The crate whose directory is the innermost one holding `path`."""
+        d = posixpath.dirname(path)
+        while True:
+            name = self.by_dir.get(d)
+            if name is not None:
+                return name
+            if not d:
+                return None
+            d = posixpath.dirname(d)
+
+
+def join(*parts: str) -> str:
+    return posixpath.normpath(posixpath.join(*parts)).removeprefix("./") if any(parts) else ""
+
+
+def _norm(path: str) -> str:
+    n = posixpath.normpath(path)
+    return "" if n == "." else n
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def load(snap: Snapshot, root: str) -> Workspace:
+    root_manifest_path = join(root, "Cargo.toml")
+    root_toml = snap.toml(root_manifest_path)
+    if root_toml is None:
+        raise BuildctlError(
+            f"no Cargo.toml at the workspace root {root or '.'!r} ({snap.label})",
+            file=root_manifest_path,
+            hint="set [workspace] root in workspace-map.toml to the directory that holds the workspace Cargo.toml",
+        )
+    manifest_dirs = sorted(
+        _norm(posixpath.dirname(p)) for p in snap.files if p == "Cargo.toml" or p.endswith("/Cargo.toml")
+    )
+    members = _members(snap, root, root_toml, manifest_dirs)
+    snap.prefetch(join(d, "Cargo.toml") for d in members)
+    loader = _Loader(snap, root, root_toml)
+    for d in members:
+        loader.crate_at(d, member=True, wanted_by=None)
+    crates = {c.name: c for c in loader.loaded.values()}
+    return Workspace(
+        root=root,
+        crates=crates,
+        by_dir={c.dir: c.name for c in crates.values()},
+        root_manifest=root_toml,
+    )
+
+
+def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any], manifest_dirs: list[str]) -> list[str]:
+    ws = root_toml.get("workspace")
+    root_manifest = join(root, "Cargo.toml")
+    text = snap.text(root_manifest) or ""
+    if ws is None:
+        if "package" not in root_toml:
+            raise BuildctlError(
+                "has neither [workspace] nor [package]",
+                file=root_manifest,
+                hint="point [workspace] root at a Cargo workspace",
+            )
+        return [root]
+    if not isinstance(ws, dict):
+        raise BuildctlError("'workspace' must be a table", file=root_manifest)
+    found: set[str] = {root} if "package" in root_toml else set()
+    patterns = ws.get("members", [])
+    excludes = ws.get("exclude", [])
+    for key, value in (("members", patterns), ("exclude", excludes)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BuildctlError(
+                f"[workspace] {key} must be a list of paths",
+                file=root_manifest,
+                line=tomlfile.line_of(text, ["workspace"], key),
+            )
+    excluded = [join(root, e) for e in excludes]
+    for pattern in patterns:
+        full = join(root, pattern)
+        if _has_glob(pattern):
+            matcher = GlobSet.of([full])
+            hits = [d for d in manifest_dirs if matcher.match(d)]
+        else:
+            hits = [full] if full in manifest_dirs else []
+        if not hits:
+            raise BuildctlError(
+                f"[workspace] member {pattern!r} matches no directory with a Cargo.toml",
+                file=root_manifest,
+                line=tomlfile.line_of(text, ["workspace"], "members"),
+                hint="fix or remove that entry of `members` (cargo would refuse this workspace too)",
+            )
+        found.update(h for h in hits if not _is_excluded(h, excluded))
+    return sorted(found)
+
+
+def _is_excluded(d: str, excluded: list[str]) -> bool:
+    return any(d == e or d.startswith(e + "/") for e in excluded)
+
+
+class _Loader:
+    def __init__(self, snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> None:
+        self.snap = snap
+        self.root = root
+        ws = root_toml.get("workspace", {})
+        self.ws_deps: Mapping[str, Any] = ws.get("dependencies", {}) if isinstance(ws, dict) else {}
+        self.excluded = [join(root, e) for e in ws.get("exclude", [])] if isinstance(ws, dict) else []
+        self.loaded: dict[str, Crate] = {}
+        self.bin_stems = _bin_stems(snap.files)
+        self.loading: set[str] = set()
+
+    def crate_at(self, d: str, *, member: bool, wanted_by: tuple[str, str, Dep] | None) -> Crate:
+        if d in self.loaded:
+            return self.loaded[d]
+        path = join(d, "Cargo.toml")
+        data = self.snap.toml(path)
+        if data is None:
+            assert wanted_by is not None
+            by_path, by_text, dep = wanted_by
+            raise BuildctlError(
+                f"path dependency '{dep.key}' points at {d or '.'!r}, which has no Cargo.toml",
+                file=by_path,
+                line=tomlfile.line_of(by_text, _table_path(dep.table), dep.key),
+                hint="fix the dependency's `path`",
+            )
+        package = data.get("package")
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            raise BuildctlError(
+                "has no [package] name", file=path, hint="a workspace member needs [package] with a name"
+            )
+        name: str = package["name"]
+        text = self.snap.text(path) or ""
+        deps = tuple(self._deps(d, data, text, path))
+        crate = Crate(
+            name=name,
+            dir=d,
+            member=member,
+            bins=_bins(self.snap, d, name, data, self.bin_stems.get(d, ())),
+            has_lib="lib" in data or self.snap.exists(join(d, "src/lib.rs")),
+            deps=deps,
+            inherited_package_keys=frozenset(
+                k for k, v in package.items() if isinstance(v, dict) and v.get("workspace") is True
+            ),
+        )
+        self.loaded[d] = crate
+        for dep in crate.path_deps(include_dev=True):
+            assert dep.path is not None
+            inside = dep.path == self.root or dep.path.startswith(self.root + "/") or not self.root
+            target = self.crate_at(
+                dep.path,
+                member=inside and not _is_excluded(dep.path, self.excluded),
+                wanted_by=(path, text, dep),
+            )
+            if target.name != dep.package:
+                raise BuildctlError(
+                    f"dependency '{dep.key}' points at {dep.path!r}, whose package is '{target.name}', not '{dep.package}'",
+                    file=path,
+                    line=tomlfile.line_of(text, _table_path(dep.table), dep.key),
+                    hint=f'write `{dep.key} = {{ package = "{target.name}", path = ... }}` or fix the path',
+                )
+        return crate
+
+    def _deps(self, d: str, data: Mapping[str, Any], text: str, path: str) -> Iterator[Dep]:
+        for table_name, table, kind in _dep_tables(data):
+            if not isinstance(table, dict):
+                raise BuildctlError(f"[{table_name}] must be a table", file=path)
+            for key, spec in table.items():
+                yield self._dep(d, key, spec, kind, table_name, text, path)
+
+    def _dep(self, d: str, key: str, spec: Any, kind: DepKind, table: str, text: str, path: str) -> Dep:
+        base_dir = d
+        inherited = False
+        if isinstance(spec, dict) and spec.get("workspace") is True:
+            inherited = True
+            ws_spec = self.ws_deps.get(key)
+            if ws_spec is None:
+                raise BuildctlError(
+                    f"dependency '{key}' says workspace = true, but [workspace.dependencies] has no '{key}'",
+                    file=path,
+                    line=tomlfile.line_of(text, _table_path(table), key),
+                    hint=f"add '{key}' to [workspace.dependencies] in the root Cargo.toml",
+                )
+            merged: dict[str, Any] = dict(ws_spec) if isinstance(ws_spec, dict) else {"version": ws_spec}
+            if "package" in spec:
+                merged["package"] = spec["package"]
+            spec = merged
+            base_dir = self.root
+        if isinstance(spec, str):
+            return Dep(key, key, kind, None, inherited, table)
+        if not isinstance(spec, dict):
+            raise BuildctlError(
+                f"dependency '{key}' must be a version string or a table",
+                file=path,
+                line=tomlfile.line_of(text, _table_path(table), key),
+            )
+        package = spec.get("package", key)
+        dep_path = spec.get("path")
+        resolved = join(base_dir, dep_path) if isinstance(dep_path, str) else None
+        if resolved is not None and (resolved == ".." or resolved.startswith("../")):
+            raise BuildctlError(
+                f"path dependency '{key}' leaves the repository ({dep_path!r})",
+                file=path,
+                line=tomlfile.line_of(text, _table_path(table), key),
+            )
+        return Dep(key, str(package), kind, resolved, inherited, table)
+
+
+def _table_path(table: str) -> list[str]:
+    if table.startswith("target."):
+        rest = table[len("target.") :]
+        cfg, _, kind = rest.rpartition(".")
+        return ["target", cfg.strip("'\""), kind]
+    return [table]
+
+
+def _dep_tables(data: Mapping[str, Any]) -> Iterator[tuple[str, Any, DepKind]]:
+    for name, kind in _DEP_TABLES.items():
+        if name in data:
+            yield name, data[name], kind
+    target = data.get("target", {})
+    if isinstance(target, dict):
+        for cfg, body in target.items():
+            if isinstance(body, dict):
+                for name, kind in _DEP_TABLES.items():
+                    if name in body:
+                        yield f"target.'{cfg}'.{name}", body[name], kind
+
+
+def _bin_stems(files: Iterable[str]) -> dict[str, list[str]]:
+    """Crate directory → names of the binaries under its src/bin (found in one pass over the tree)."""
+    stems: dict[str, list[str]] = {}
+    for p in files:
+        head, sep, rest = p.rpartition("src/bin/")
+        if not sep or (head and not head.endswith("/")):
+            continue
+        if rest.endswith(".rs") and "/" not in rest:
+            stem = rest[:-3]
+        elif rest.endswith("/main.rs") and rest.count("/") == 1:
+            stem = rest.split("/", 1)[0]
+        else:
+            continue
+        stems.setdefault(head.rstrip("/"), []).append(stem)
+    return stems
+
+
+def _bins(
+    snap: Snapshot, d: str, name: str, data: Mapping[str, Any], stems: Iterable[str]
+) -> tuple[str, ...]:
+    bins: list[str] = []
+    declared = data.get("bin", [])
+    if isinstance(declared, list):
+        bins.extend(b["name"] for b in declared if isinstance(b, dict) and isinstance(b.get("name"), str))
+    package = data.get("package", {})
+    if package.get("autobins", True) is not False:
+        if snap.exists(join(d, "src/main.rs")) and name not in bins:
+            bins.append(name)
+        bins.extend(s for s in sorted(stems) if s not in bins)
+    return tuple(bins)

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Create the local base images that Dockerfile.service builds on when no
+# registry can be pulled from (this machine, the CI runner of this project):
+#
+#   buildctl.local/debian:bookworm-slim      runtime base (debootstrap minbase, trimmed)
+#   buildctl.local/rust-chef:<rustc-version> builder base: slim + gcc, libc6-dev,
+#                                            pkg-config, ca-certificates, the host's
+#                                            rustup toolchain (cargo, rustc, std) and
+#                                            cargo-chef
+#   buildctl.local/rust-chef:latest          alias of the above
+#
+# Idempotent: an image whose tag already exists is left alone (re-importing
+# would give it a new id and invalidate every build cache built on it).
+#
+# Usage: scripts/bootstrap-images.sh [--force] [--print-tags]
+#   --force       rebuild both images even if the tags exist
+#   --print-tags  print the tags (KEY=VALUE, see below) and exit; builds nothing
+#
+# The last lines on stdout are machine-readable:
+#   BUILDCTL_RUNTIME_IMAGE=buildctl.local/debian:bookworm-slim
+#   BUILDCTL_CHEF_IMAGE=buildctl.local/rust-chef:1.95.0
+# Everything else goes to stderr.
+#
+# Environment overrides:
+#   BUILDCTL_DEBIAN_MIRROR  Debian mirror for debootstrap (default: from apt's sources)
+#   BUILDCTL_SUITE          Debian suite (default: bookworm)
+#   CARGO_CHEF_VERSION      cargo-chef version installed on the host if missing (default 0.1.78)
+#   BUILDCTL_TMPDIR         parent of the temporary build root (default: /var/tmp)
+#   DOCKER                  docker CLI to use (default: docker)
+set -euo pipefail
+
+SUITE="${BUILDCTL_SUITE:-bookworm}"
+CARGO_CHEF_VERSION="${CARGO_CHEF_VERSION:-0.1.78}"
+DOCKER="${DOCKER:-docker}"
+TMP_PARENT="${BUILDCTL_TMPDIR:-/var/tmp}"
+IMAGE_NS="buildctl.local"
+SLIM_TAG="${IMAGE_NS}/debian:${SUITE}-slim"
+CHEF_REPO="${IMAGE_NS}/rust-chef"
+
+FORCE=0
+PRINT_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+        --force) FORCE=1 ;;
+        --print-tags) PRINT_ONLY=1 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        *) echo "bootstrap-images: unknown argument: $arg" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '[bootstrap-images] %s\n' "$*" >&2; }
+die() { printf '[bootstrap-images] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- the host toolchain -------------------------------------------------------
+command -v rustc >/dev/null || die "rustc not found on PATH (the builder image copies the host toolchain)"
+command -v cargo >/dev/null || die "cargo not found on PATH"
+RUST_VERSION="$(rustc --version | awk '{print $2}')"
+[[ "$RUST_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "cannot parse rustc version from: $(rustc --version)"
+SYSROOT="$(rustc --print sysroot)"
+HOST_TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
+CHEF_TAG="${CHEF_REPO}:${RUST_VERSION}"
+CHEF_ALIAS="${CHEF_REPO}:latest"
+
+print_tags() {
+    echo "BUILDCTL_RUNTIME_IMAGE=${SLIM_TAG}"
+    echo "BUILDCTL_CHEF_IMAGE=${CHEF_TAG}"
+    echo "BUILDCTL_CHEF_IMAGE_ALIAS=${CHEF_ALIAS}"
+}
+if [[ $PRINT_ONLY == 1 ]]; then print_tags; exit 0; fi
+
+"$DOCKER" info >/dev/null 2>&1 || die "the docker engine is not reachable with '$DOCKER info'"
+
+image_exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+need_slim=1; need_chef=1
+if [[ $FORCE == 0 ]]; then
+    image_exists "$SLIM_TAG" && need_slim=0
+    image_exists "$CHEF_TAG" && need_chef=0
+fi
+if [[ $need_slim == 0 && $need_chef == 0 ]]; then
+    image_exists "$CHEF_ALIAS" || "$DOCKER" tag "$CHEF_TAG" "$CHEF_ALIAS"
+    log "images exist, nothing to do (use --force to rebuild)"
+    print_tags
+    exit 0
+fi
+# A new runtime base means a new image id; the builder is rebuilt on top of it.
+[[ $need_slim == 1 ]] && need_chef=1
+
+START=$SECONDS
+
+# --- host packages --------------------------------------------------------------
+APT_UPDATED=0
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [[ ${#missing[@]} == 0 ]] && return 0
+    command -v apt-get >/dev/null || die "apt-get not found; install: ${missing[*]}"
+    if [[ $APT_UPDATED == 0 ]]; then
+        log "apt-get update"
+        apt-get update -qq >&2 || die "apt-get update failed"
+        APT_UPDATED=1
+    fi
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+        || die "apt-get install ${missing[*]} failed"
+}
+[[ $need_slim == 1 ]] && apt_install debootstrap
+
+# --- cargo-chef on the host (built in the background while debootstrap runs) ----
+CHEF_BIN=""
+find_chef() {
+    local c
+    for c in "$(command -v cargo-chef 2>/dev/null || true)" "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-chef"; do
+        if [[ -n "$c" && -x "$c" ]]; then CHEF_BIN="$c"; return 0; fi
+    done
+    return 1
+}
+CHEF_PID=""
+WORK=""
+cleanup() {
+    local rc=$?
+    if [[ -n "$CHEF_PID" ]]; then kill "$CHEF_PID" 2>/dev/null || true; wait "$CHEF_PID" 2>/dev/null || true; fi
+    if [[ -n "$WORK" && -d "$WORK" ]]; then
+        # debootstrap mounts proc/sys (and may bind /dev) inside the root: never
+        # rm -rf across a mount point.
+        local m
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done \
+            < <(awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r)
+        rm -rf --one-file-system "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$TMP_PARENT"
+WORK="$(mktemp -d "${TMP_PARENT%/}/buildctl-bootstrap.XXXXXX")"
+
+if [[ $need_chef == 1 ]] && ! find_chef; then
+    log "installing cargo-chef ${CARGO_CHEF_VERSION} on the host (cargo install --locked, in the background)"
+    cargo install cargo-chef --locked --version "$CARGO_CHEF_VERSION" >"$WORK/cargo-chef-install.log" 2>&1 &
+    CHEF_PID=$!
+fi
+
+# --- runtime base: debootstrap minbase + docker import -------------------------
+debian_mirror() {
+    if [[ -n "${BUILDCTL_DEBIAN_MIRROR:-}" ]]; then echo "$BUILDCTL_DEBIAN_MIRROR"; return; fi
+    local f uri
+    for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -r "$f" ]] || continue
+        # deb822 "URIs: http://host/debian" or one-line "deb [opts] http://host/debian suite ..."
+        uri="$(grep -hoE '(https?|file)://[^ ]+/debian/?( |$)' "$f" | head -n1 | tr -d ' ' || true)"
+        if [[ -n "$uri" ]]; then echo "${uri%/}"; return; fi
+    done
+    echo "http://deb.debian.org/debian"
+}
+
+if [[ $need_slim == 1 ]]; then
+    MIRROR="$(debian_mirror)"
+    ROOT="$WORK/rootfs"
+    log "debootstrap --variant=minbase $SUITE from $MIRROR"
+    t0=$SECONDS
+    debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
+        tail -n 30 "$WORK/debootstrap.log" >&2
+        die "debootstrap failed (full log above was $WORK/debootstrap.log)"
+    }
+    log "debootstrap done in $((SECONDS - t0))s"
+
+    # Trim like the official slim variant: no docs but copyright, no man pages,
+    # no locales, no apt caches; keep future apt installs in derived images slim.
+    mkdir -p "$ROOT/etc/dpkg/dpkg.cfg.d" "$ROOT/etc/apt/apt.conf.d"
+    cat >"$ROOT/etc/dpkg/dpkg.cfg.d/buildctl-slim" <<'EOF'
+# buildctl.local slim image: keep derived images small
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+    cat >"$ROOT/etc/apt/apt.conf.d/buildctl-slim" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+EOF
+    find "$ROOT/usr/share/doc" -mindepth 1 -type f ! -name copyright -delete
+    find "$ROOT/usr/share/doc" -mindepth 1 -type d -empty -delete
+    find "$ROOT/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+    rm -rf "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* "$ROOT"/usr/share/groff/* "$ROOT"/usr/share/lintian/*
+    rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/lib/apt/lists/*
+    rm -rf "$ROOT"/var/log/* "$ROOT"/tmp/* "$ROOT"/var/tmp/*
+    : >"$ROOT/etc/resolv.conf"   # the engine provides its own at run time
+    rm -f "$ROOT/etc/hostname"
+    : >"$ROOT/etc/machine-id"
+
+    log "docker import -> $SLIM_TAG"
+    tar --numeric-owner --xattrs -C "$ROOT" -c . | "$DOCKER" import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'CMD ["bash"]' \
+        --message "buildctl.local debootstrap --variant=minbase $SUITE" \
+        - "$SLIM_TAG" >/dev/null || die "docker import failed"
+    rm -rf --one-file-system "$ROOT"
+fi
+
+# --- builder base: slim + C toolchain + host rust toolchain + cargo-chef --------
+if [[ $need_chef == 1 ]]; then
+    if [[ -n "$CHEF_PID" ]]; then
+        log "waiting for cargo install cargo-chef"
+        if ! wait "$CHEF_PID"; then
+            CHEF_PID=""
+            tail -n 30 "$WORK/cargo-chef-install.log" >&2
+            die "cargo install cargo-chef failed"
+        fi
+        CHEF_PID=""
+    fi
+    find_chef || die "cargo-chef binary not found after install (looked on PATH and in \$CARGO_HOME/bin)"
+    CHEF_VERSION_FOUND="$("$CHEF_BIN" --version 2>/dev/null | awk '{print $2}')"
+
+    CTX="$WORK/chef-context"
+    TC="$CTX/toolchain"
+    mkdir -p "$TC/bin" "$TC/lib" "$CTX/cargo-bin"
+    [[ -x "$SYSROOT/bin/cargo" && -x "$SYSROOT/bin/rustc" ]] \
+        || die "no bin/cargo and bin/rustc under the sysroot $SYSROOT"
+    cp -a "$SYSROOT/bin/cargo" "$SYSROOT/bin/rustc" "$TC/bin/"
+    # lib/: librustc_driver, libLLVM and rustlib/<host>; leave out docs (share/),
+    # rustdoc/clippy/rustfmt, sanitizer runtimes and the wasm linker.
+    cp -a "$SYSROOT/lib/." "$TC/lib/"
+    HOST_LIB="$TC/lib/rustlib/$HOST_TRIPLE"
+    rm -f "$HOST_LIB"/lib/librustc-*_rt.*san.a "$HOST_LIB"/bin/wasm-component-ld
+    rm -f "$TC/lib/rustlib/multirust-channel-manifest.toml"
+    cp "$CHEF_BIN" "$CTX/cargo-bin/cargo-chef"
+
+    cat >"$CTX/Dockerfile" <<EOF
+FROM ${SLIM_TAG}
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends ca-certificates gcc libc6-dev pkg-config \\
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+COPY toolchain/ /usr/local/
+COPY cargo-bin/ /usr/local/cargo/bin/
+ENV CARGO_HOME=/usr/local/cargo \\
+    PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    RUST_VERSION=${RUST_VERSION}
+RUN rustc --version && cargo --version && cargo chef --version && gcc --version | head -n1
+LABEL org.opencontainers.image.title="buildctl.local rust-chef" \\
+      org.opencontainers.image.version="${RUST_VERSION}" \\
+      local.buildctl.cargo-chef.version="${CHEF_VERSION_FOUND}"
+EOF
+    log "building $CHEF_TAG (rustc $RUST_VERSION from $SYSROOT, cargo-chef $CHEF_VERSION_FOUND)"
+    t0=$SECONDS
+    # Classic builder; the engine needs host networking for RUN on this machine.
+    DOCKER_BUILDKIT=0 "$DOCKER" build --network host --no-cache -q -t "$CHEF_TAG" "$CTX" >"$WORK/chef-build.log" 2>&1 || {
+        tail -n 40 "$WORK/chef-build.log" >&2
+        die "building $CHEF_TAG failed"
+    }
+    "$DOCKER" tag "$CHEF_TAG" "$CHEF_ALIAS"
+    log "builder image done in $((SECONDS - t0))s"
+else
+    image_exists "$CHEF_ALIAS" || "$DOCKER" tag "$CHEF_TAG" "$CHEF_ALIAS"
+fi
+
+log "done in $((SECONDS - START))s"
+"$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' "${IMAGE_NS}/*" >&2 || true
+print_tags
