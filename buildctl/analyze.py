@@ -55,15 +55,56 @@ def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
     )
     memo: dict[str, dict[str, Any]] = {}
     if opts.since_deployed and opts.base is None:
-        return _since_deployed(repo, cfg, rng, memo)
+        return _since_deployed(repo, cfg, rng, memo, opts.environ)
     touched: set[str] = set()
     verdicts = _verdicts(cfg, repo, rng, memo, touched)
     return make_plan(
-        cfg, base=rng.base, head=rng.head, everything=rng.everything, verdicts=verdicts, crates=touched
+        cfg,
+        base=rng.base,
+        head=rng.head,
+        everything=rng.everything,
+        verdicts=verdicts,
+        crates=touched,
+        branch=_branch(repo, opts.environ),
     )
 
 
-def _since_deployed(repo: Path, cfg: WorkspaceMap, rng: diff.Range, memo: dict[str, dict[str, Any]]) -> Plan:
+def _branch(repo: Path, environ: Mapping[str, str]) -> str | None:
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return environ.get("GITHUB_HEAD_REF") or environ.get("GITHUB_REF_NAME") or None
+    return gitrepo.current_branch(repo)
+
+
+def requested_plan(
+    repo: Path, cfg: WorkspaceMap, services: list[str] | None, head: str | None, environ: Mapping[str, str]
+) -> Plan:
+    """A plan for services named on the command line (None: every service), without a diff."""
+    from buildctl.errors import BuildctlError
+    from buildctl.tomlfile import did_you_mean
+
+    head_sha = gitrepo.resolve(repo, head or "HEAD", "head revision")
+    names = list(cfg.services) if services is None else services
+    for name in names:
+        if name not in cfg.services:
+            raise BuildctlError(
+                f"unknown service '{name}'{did_you_mean(name, cfg.services)}",
+                file=cfg.file,
+                hint="services are the [services.*] tables of the map",
+            )
+    reason = "requested: --all" if services is None else "requested: --service"
+    verdicts = {name: Verdict(True, True, (reason,)) for name in names}
+    return make_plan(
+        cfg, base=None, head=head_sha, everything=None, verdicts=verdicts, branch=_branch(repo, environ)
+    )
+
+
+def _since_deployed(
+    repo: Path,
+    cfg: WorkspaceMap,
+    rng: diff.Range,
+    memo: dict[str, dict[str, Any]],
+    opts_environ: Mapping[str, str],
+) -> Plan:
     """Each service compared from the commit its kustomization says is deployed."""
     from buildctl import kustomize
 
@@ -96,4 +137,12 @@ def _since_deployed(repo: Path, cfg: WorkspaceMap, rng: diff.Range, memo: dict[s
                 verdicts[name] = Verdict(
                     v.build, v.deploy, tuple(f"since {base[:12]}: {r}" for r in v.reasons)
                 )
-    return make_plan(cfg, base=None, head=rng.head, everything=None, verdicts=verdicts, crates=touched)
+    return make_plan(
+        cfg,
+        base=None,
+        head=rng.head,
+        everything=None,
+        verdicts=verdicts,
+        crates=touched,
+        branch=_branch(repo, environ=opts_environ),
+    )

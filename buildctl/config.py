@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +35,9 @@ DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", "**/.gitignore")
 _WORKSPACE_KEYS = ("root", "registry", "dockerfile", "deployments")
 _RULE_KEYS = ("build_all", "deploy_all", "ignore", "unowned")
 _SERVICE_KEYS = ("crate", "inputs")
-_TOP_KEYS = ("workspace", "rules", "services")
+_BUILD_KEYS = ("cache_repository", "tags", "args", "source_url")
+_TOP_KEYS = ("workspace", "rules", "services", "build")
+_EXTRA_TAGS = ("latest", "branch")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,14 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class BuildSettings:
+    cache_repository: str = "buildctl-cache"
+    extra_tags: tuple[str, ...] = ()  # "latest" and/or "branch", besides the immutable sha-<commit>
+    args: Mapping[str, str] = field(default_factory=dict)
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
 class WorkspaceMap:
     file: str
     root: str  # the Cargo workspace root, repo-relative posix ("" is the repo root)
@@ -62,6 +72,7 @@ class WorkspaceMap:
     deployments: str
     rules: Rules
     services: Mapping[str, Service]
+    build: BuildSettings = field(default_factory=BuildSettings)
 
     def image(self, service: str) -> str | None:
         return f"{self.registry}/{service}" if self.registry else None
@@ -202,6 +213,7 @@ def parse_map(text: str, file: str) -> WorkspaceMap:
         services[name] = Service(name=name, crate=crate, inputs=r.globs(body, table, "inputs", ()))
 
     return WorkspaceMap(
+        build=_build_settings(r, data.get("build", {})),
         file=file,
         root=root,
         registry=registry,
@@ -209,6 +221,30 @@ def parse_map(text: str, file: str) -> WorkspaceMap:
         deployments=deployments,
         rules=rules,
         services=dict(sorted(services.items())),
+    )
+
+
+def _build_settings(r: _Reader, data: Mapping[str, Any]) -> BuildSettings:
+    table = ["build"]
+    r.table(data, table, _BUILD_KEYS)
+    cache_repository = r.string(data, table, "cache_repository", "buildctl-cache")
+    if not SERVICE_NAME.match(cache_repository.replace("/", "-")):
+        raise r.fail(
+            table, "cache_repository", f"'cache_repository' = {cache_repository!r} is not a repository name"
+        )
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or any(t not in _EXTRA_TAGS for t in tags):
+        raise r.fail(
+            table, "tags", f"'tags' must be a list of {' and '.join(map(repr, _EXTRA_TAGS))}, not {tags!r}"
+        )
+    args = data.get("args", {})
+    if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
+        raise r.fail(table, "args", "'args' must be a table of strings (build argument = value)")
+    return BuildSettings(
+        cache_repository=cache_repository,
+        extra_tags=tuple(tags),
+        args=dict(args),
+        source_url=r.string(data, table, "source_url", ""),
     )
 
 

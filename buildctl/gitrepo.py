@@ -184,3 +184,23 @@ def worktree_files(repo: Path) -> Mapping[str, str]:
     """Tracked and untracked (not ignored) files of the working tree; values are empty ids."""
     out = run(repo, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
     return {os.fsdecode(p): "" for p in out.split(b"\0") if p and (repo / os.fsdecode(p)).exists()}
+
+
+def export_tree(repo: Path, rev: str, dest: Path) -> None:
+    """The files of `rev` into `dest` (a build context that is exactly the commit)."""
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryFile() as tmp:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "archive", "--format=tar", rev], stdout=tmp, env=_env(), check=False
+        )
+        if proc.returncode != 0:
+            raise BuildctlError(f"git archive {rev[:12]} failed in {repo}")
+        tmp.seek(0)
+        with tarfile.open(fileobj=tmp) as tar:
+            tar.extractall(dest, filter="data")
+
+
+def commit_time(repo: Path, rev: str) -> str:
+    return run(repo, ["show", "-s", "--format=%cI", rev]).decode().strip()

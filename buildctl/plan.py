@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,21 @@ from buildctl.config import WorkspaceMap
 
 def image_tag(commit: str) -> str:
     return f"sha-{commit}"
+
+
+def branch_tag(branch: str) -> str | None:
+    """A branch name (untrusted) as a docker tag: [A-Za-z0-9_.-], no leading '.' or '-', 128 chars."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", branch).lstrip(".-")[:128]
+    return tag or None
+
+
+def tags_for(commit: str, extra: Iterable[str], branch: str | None) -> tuple[str, ...]:
+    tags = [image_tag(commit)]
+    for kind in extra:
+        tag = "latest" if kind == "latest" else (branch_tag(branch) if branch else None)
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
 
 
 @dataclass(frozen=True)
@@ -90,8 +106,9 @@ def make_plan(
     everything: str | None,
     verdicts: Mapping[str, Verdict],
     crates: Iterable[str] = (),
+    branch: str | None = None,
 ) -> Plan:
-    tag = image_tag(head)
+    tags = tags_for(head, cfg.build.extra_tags, branch)
     services = []
     for name, svc in cfg.services.items():
         v = Verdict(True, True, (everything,)) if everything else verdicts.get(name)
@@ -105,7 +122,7 @@ def make_plan(
                 reasons=v.reasons,
                 crate=svc.crate,
                 image=cfg.image(name),
-                tags=(tag,) if v.build else (),  # a redeploy reuses the image it has
+                tags=tags if v.build else (),  # a redeploy reuses the image it has
                 kustomization=cfg.kustomization(name),
                 chains=v.chains,
             )

@@ -1,0 +1,207 @@
+"""The Docker engine, through the docker SDK: build a target of the Dockerfile, tag, inspect.
+
+The SDK speaks the engine's classic builder. Its layer cache is the engine's own; a cook image
+pulled from the registry is a cache source only when passed as `cache_from` (see docs/build.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildctl.errors import BuildctlError
+from buildctl.registry import Credentials, scrub
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+LogSink = Callable[[str], None]
+
+
+@dataclass
+class BuildOutcome:
+    image_id: str
+    steps: int = 0
+    cached_steps: int = 0
+    cached: dict[str, bool] = field(default_factory=dict)  # instruction → taken from cache
+    log: list[str] = field(default_factory=list)
+
+    def step_cached(self, needle: str) -> bool | None:
+        """Whether the step whose instruction contains `needle` came from the cache (None: no such step)."""
+        hits = [cached for instr, cached in self.cached.items() if needle in instr]
+        return hits[-1] if hits else None
+
+
+def _engine_error(exc: Exception) -> BuildctlError:
+    return BuildctlError(
+        f"the Docker engine is not reachable: {exc}",
+        hint="start the engine (dockerd) or point DOCKER_HOST at it, then run again",
+    )
+
+
+class Engine:
+    """A handle on the engine; one low-level client per thread (the SDK's clients are not shared)."""
+
+    def __init__(self, base_url: str | None = None) -> None:
+        self._base_url = base_url
+        self._local = threading.local()
+        self.api.ping()  # fail early, with a clear message, when the engine is not there
+
+    @property
+    def api(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            import docker
+            from docker.errors import DockerException
+
+            try:
+                client = (
+                    docker.APIClient(base_url=self._base_url, version="auto")
+                    if self._base_url
+                    else docker.from_env(version="auto").api
+                )
+                client.ping()
+            except (DockerException, OSError) as exc:
+                raise _engine_error(exc) from None
+            self._local.client = client
+        return client
+
+    def build(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        target: str,
+        tag: str,
+        buildargs: Mapping[str, str],
+        cache_from: Sequence[str] = (),
+        labels: Mapping[str, str] | None = None,
+        sink: LogSink | None = None,
+    ) -> BuildOutcome:
+        from docker.errors import APIError, DockerException
+
+        outcome = BuildOutcome(image_id="")
+        step: str | None = None
+        try:
+            stream: Iterator[dict[str, Any]] = self.api.build(
+                path=str(context),
+                dockerfile=dockerfile,
+                target=target,
+                tag=tag,
+                buildargs=dict(buildargs),
+                cache_from=list(cache_from) or None,
+                labels=dict(labels or {}),
+                network_mode="host",  # RUN steps reach the network without a bridge (cook downloads crates)
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+            for event in stream:
+                if "error" in event or "errorDetail" in event:
+                    detail = event.get("errorDetail", {}).get("message") or event.get("error")
+                    raise BuildctlError(f"docker build ({target}) failed: {str(detail).strip()}")
+                text = event.get("stream")
+                if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
+                    outcome.image_id = event["aux"]["ID"]
+                if not text:
+                    continue
+                for line in text.splitlines():
+                    outcome.log.append(line)
+                    if sink:
+                        sink(line)
+                    m = _STEP.match(line)
+                    if m:
+                        step = m.group(3)
+                        outcome.steps += 1
+                        outcome.cached[step] = False
+                    elif step is not None and line.strip() == "---> Using cache":
+                        outcome.cached[step] = True
+                        outcome.cached_steps += 1
+        except APIError as exc:
+            raise BuildctlError(f"docker build ({target}) failed: {exc.explanation or exc}") from None
+        except DockerException as exc:
+            raise _engine_error(exc) from None
+        if not outcome.image_id:
+            outcome.image_id = self.image_id(tag) or ""
+        return outcome
+
+    def image_id(self, ref: str) -> str | None:
+        from docker.errors import ImageNotFound
+
+        try:
+            return str(self.api.inspect_image(ref)["Id"])
+        except ImageNotFound:
+            return None
+
+    def image_size(self, ref: str) -> int:
+        return int(self.api.inspect_image(ref)["Size"])
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        return dict(self.api.inspect_image(ref)["Config"].get("Labels") or {})
+
+    def tag(self, image: str, ref: str) -> None:
+        repository, _, tag = ref.rpartition(":")
+        self.api.tag(image, repository, tag, force=True)
+
+    def remove(self, ref: str) -> None:
+        from docker.errors import ImageNotFound
+
+        with contextlib.suppress(ImageNotFound):
+            self.api.remove_image(ref, force=True)
+
+    def push(self, ref: str, creds: Credentials | None) -> str:
+        """Push one tag; return the digest the registry recorded. Every stream event is checked:
+        the engine reports a refused push as an `error` event, not as an exception."""
+        from docker.errors import APIError, DockerException
+
+        repository, _, tag = ref.rpartition(":")
+        auth = {"username": creds.username, "password": creds.password} if creds else None
+        digest = ""
+        try:
+            for event in self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+                if "error" in event or "errorDetail" in event:
+                    detail = event.get("errorDetail", {}).get("message") or event.get("error")
+                    raise BuildctlError(f"push of {ref} failed: {scrub(str(detail).strip(), creds)}")
+                aux = event.get("aux")
+                if isinstance(aux, dict) and aux.get("Digest"):
+                    digest = str(aux["Digest"])
+        except APIError as exc:
+            raise BuildctlError(
+                f"push of {ref} failed: {scrub(str(exc.explanation or exc), creds)}"
+            ) from None
+        except DockerException as exc:
+            raise _engine_error(exc) from None
+        if not digest:
+            raise BuildctlError(f"push of {ref} reported no digest")
+        return digest
+
+    def pull(self, ref: str, creds: Credentials | None) -> bool:
+        """Pull `ref` if the registry has it; False (not an error) when it does not."""
+        from docker.errors import APIError, DockerException
+
+        repository, _, tag = ref.rpartition(":")
+        auth = {"username": creds.username, "password": creds.password} if creds else None
+        try:
+            for event in self.api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+                if "error" in event or "errorDetail" in event:
+                    return False
+        except APIError:
+            return False
+        except DockerException as exc:
+            raise _engine_error(exc) from None
+        return self.image_id(ref) is not None
+
+    def login(self, host: str, creds: Credentials) -> None:
+        from docker.errors import APIError
+
+        try:
+            self.api.login(username=creds.username, password=creds.password, registry=host, reauth=True)
+        except APIError as exc:
+            text = scrub(str(exc.explanation or exc), creds)
+            raise BuildctlError(
+                f"login to {host} failed ({creds.source}): {text}",
+                hint="check the registry user and token; nothing was pushed",
+            ) from None

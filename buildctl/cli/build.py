@@ -1,0 +1,135 @@
+"""`buildctl build`: build the plan's services (or those named), tag, and optionally push."""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+import click
+
+from buildctl import gha, report
+from buildctl.analyze import RangeOptions, requested_plan
+from buildctl.cli.context import AppContext, format_option, pass_app, range_options
+from buildctl.config import WorkspaceMap
+from buildctl.errors import PartialFailure
+from buildctl.execute import BuildOptions, cook_ref
+from buildctl.plan import Plan
+
+
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--build-arg")
+        args[key] = value
+    return args
+
+
+def build_options(
+    cfg: WorkspaceMap, *, push: bool, jobs: int, skip_existing: bool, build_args: tuple[str, ...]
+) -> BuildOptions:
+    return BuildOptions(
+        push=push,
+        jobs=jobs,
+        skip_existing=skip_existing,
+        build_args={**cfg.build.args, **parse_build_args(build_args)},
+        cache_repository=cfg.build.cache_repository,
+        source_url=cfg.build.source_url,
+        environ=os.environ,
+    )
+
+
+def dry_run_steps(cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
+    args = " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in sorted(opts.build_args.items()))
+    cook = cook_ref(cfg, opts, "<recipe-key>")
+    lines = [f"# head {plan.head}", f"docker build -f {cfg.dockerfile} --target cook -t {cook} {args} ."]
+    for svc in plan.services:
+        if not svc.build:
+            continue
+        image = svc.image or f"buildctl-local/{svc.name}"
+        lines.append(
+            f"docker build -f {cfg.dockerfile} --target runtime --cache-from {cook} "
+            f"--build-arg SERVICE_NAME={svc.name} --build-arg REVISION={plan.head} {args} -t {image}:{svc.tags[0]} ."
+        )
+        lines.extend(f"docker tag {image}:{svc.tags[0]} {image}:{tag}" for tag in svc.tags[1:])
+        if opts.push:
+            lines.extend(f"docker push {image}:{tag}" for tag in svc.tags)
+    return "\n".join(lines) + "\n"
+
+
+@click.command(
+    "build",
+    epilog="\b\nExamples:\n  buildctl build --base origin/main --push --jobs 2\n"
+    "  buildctl build --service auth-service --dry-run\n  buildctl build --all --format json",
+)
+@range_options
+@click.option(
+    "--service", "services", multiple=True, help="Build this service (repeatable) instead of the plan's."
+)
+@click.option("--all", "all_services", is_flag=True, help="Build every service (the backstop).")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Services built at once."
+)
+@click.option("--push", is_flag=True, help="Push every tag to the map's registry.")
+@click.option(
+    "--skip-existing", is_flag=True, help="Re-tag, not rebuild, a service whose input fingerprint is pushed."
+)
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
+@click.option("--dry-run", is_flag=True, help="Print the build and push steps; build nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")
+@format_option("text", "json")
+@pass_app
+def command(
+    app: AppContext,
+    opts: RangeOptions,
+    services: tuple[str, ...],
+    all_services: bool,
+    jobs: int,
+    push: bool,
+    skip_existing: bool,
+    build_args: tuple[str, ...],
+    dry_run: bool,
+    verbose: bool,
+    fmt: str,
+) -> None:
+    """Build each affected service from the Dockerfile with one shared cargo-chef cook, tag it
+    sha-<commit>, and with --push push it. One failing service does not stop the others."""
+    cfg = app.map
+    if services or all_services:
+        plan = requested_plan(app.repo, cfg, None if all_services else list(services), opts.head, os.environ)
+    else:
+        plan = app.plan(opts)
+    bopts = build_options(cfg, push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
+    if dry_run:
+        click.echo(dry_run_steps(cfg, plan, bopts), nl=False)
+        return
+    from buildctl.build import Engine
+    from buildctl.execute import run_builds
+    from buildctl.progress import Progress
+
+    progress = Progress(verbose=verbose, actions=gha.in_actions())
+    if bopts.push and gha.in_actions():
+        from buildctl.registry import credentials, split_image
+
+        creds = credentials(split_image(cfg.registry or "")[0], os.environ) if cfg.registry else None
+        if creds:
+            click.echo(gha.mask(creds.password), err=True)
+    to_build = [s for s in plan.services if s.build]
+    result = run_builds(
+        app.repo,
+        cfg,
+        plan,
+        to_build,
+        bopts,
+        Engine(),
+        progress.log,
+        on_done=lambda r: progress.done(r.service, r.status if not r.error else f"failed: {r.error}"),
+    )
+    progress.summary(result)
+    if fmt == "json":
+        click.echo(report.dumps(result.to_json()), nl=False)
+    if result.failed:
+        raise PartialFailure(
+            f"{len(result.failed)} of {len(result.services)} service(s) failed: {', '.join(result.failed)}"
+        )

@@ -1,0 +1,169 @@
+"""`buildctl bump`: point each service's kustomization at a new image; optionally commit and push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from buildctl import atomic, bump, gitrepo, report
+from buildctl.cli.context import AppContext, format_option, pass_app
+from buildctl.config import load_map
+from buildctl.errors import BuildctlError
+
+EPILOG = """
+\b
+Examples:
+  buildctl bump auth-service=sha-1a2b3c… --dry-run
+  buildctl bump world-state=sha-1a2b3c…@sha256:9f86d0… --commit
+  buildctl bump --from build.json --push              # in CI, after `build --format json`
+"""
+
+
+def _root(app: AppContext, need_git: bool) -> tuple[Path, bool]:
+    """The repository root, and whether it is a git checkout (a plain directory will do to edit files)."""
+    path = Path(app.repo_arg).resolve()
+    if not path.is_dir():
+        raise BuildctlError(f"--repo {app.repo_arg!r} is not a directory")
+    try:
+        return gitrepo.toplevel(path), True
+    except BuildctlError:
+        if need_git:
+            raise
+        return path, False
+
+
+def _reader(root: Path) -> bump.Reader:
+    def read(rel: str) -> str | None:
+        try:
+            return (root / rel).read_bytes().decode("utf-8")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        except UnicodeDecodeError:
+            raise BuildctlError("is not UTF-8 text", file=rel) from None
+
+    return read
+
+
+def _ancestry(root: Path | None) -> bump.Ancestry:
+    def is_ancestor(ancestor: str, descendant: str) -> bool | None:
+        if root is None or not (gitrepo.has_commit(root, ancestor) and gitrepo.has_commit(root, descendant)):
+            return None
+        return gitrepo.merge_base(root, ancestor, descendant) == gitrepo.resolve(root, ancestor)
+
+    return is_ancestor
+
+
+def _say(message: str) -> None:
+    click.echo(report.printable(message), err=True)
+
+
+def _text(outcome: bump.Outcome) -> str:
+    lines = []
+    for c in outcome.changes:
+        move = (
+            f"{bump.short(c.old or '-')} -> {bump.short(c.new)}"
+            if c.status == "updated"
+            else bump.short(c.new)
+        )
+        lines.append(f"{c.service}  {c.status}  {move}  {c.file}" + (f"  ({c.note})" if c.note else ""))
+    return "\n".join(report.printable(line) for line in lines) + ("\n" if lines else "")
+
+
+@click.command("bump", epilog=EPILOG)
+@click.argument("requests", nargs=-1, metavar="SERVICE=TAG[@sha256:DIGEST]...")
+@click.option(
+    "--from",
+    "result",
+    type=click.File("r"),
+    metavar="RESULT.json",
+    help="A `build --format json` result: bump the services it pushed.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the unified diff on stdout and write nothing.")
+@click.option(
+    "--commit", is_flag=True, help="Commit the changed kustomizations (one commit, with [skip ci])."
+)
+@click.option(
+    "--push", is_flag=True, help="Commit and push; if the remote moved on, re-apply on its tip and retry."
+)
+@click.option("--remote", help="Remote to push to.  [default: the branch's upstream, else origin]")
+@click.option("--branch", help="Branch to push to.  [default: the upstream branch, else the current one]")
+@click.option("--retries", type=click.IntRange(0, 50), default=5, show_default=True, help="Pushes to retry.")
+@click.option(
+    "--retry-delay", type=click.FloatRange(0), default=1.0, show_default=True, help="Backoff base, seconds."
+)
+@format_option("text", "json")
+@pass_app
+def command(
+    app: AppContext,
+    requests: tuple[str, ...],
+    result: IO[str] | None,
+    dry_run: bool,
+    commit: bool,
+    push: bool,
+    remote: str | None,
+    branch: str | None,
+    retries: int,
+    retry_delay: float,
+    fmt: str,
+) -> None:
+    """Set newTag (and digest) of each service's image in deployments/<service>/kustomization.yaml.
+
+    Comments, quoting and indentation are kept; a second run changes nothing. Every file is
+    checked before any is written, and each is replaced atomically. A deployed sha-X that
+    descends from the requested sha-Y is newer and is left alone.
+    """
+    if not requests and result is None:
+        raise click.UsageError("name at least one SERVICE=TAG, or pass --from RESULT.json")
+    if dry_run and (commit or push):
+        raise click.UsageError("--dry-run writes nothing, so it cannot --commit or --push")
+    if (remote or branch) and not push:
+        raise click.UsageError("--remote and --branch go with --push")
+    root, is_git = _root(app, need_git=commit or push)
+    cfg = load_map(root, Path(app.map_arg).resolve() if app.map_arg else None)
+    asked = [bump.parse_arg(arg, cfg.services) for arg in requests]
+    if result is not None:
+        asked += bump.parse_result(result.read(), result.name, cfg)
+    wanted = bump.merge(asked)
+    if not wanted:
+        _say(f"nothing to bump: {result.name if result else 'no request'} pushed no service")
+    read, ancestry = _reader(root), _ancestry(root if is_git else None)
+
+    def compute() -> bump.Outcome:
+        return bump.compute(cfg, wanted, read, ancestry)
+
+    out: dict[str, Any] = {"commit": None, "pushed": False}
+    if dry_run:
+        outcome = compute()
+        out["diff"] = outcome.diff()
+    elif commit or push:
+        from buildctl import gitops
+
+        repo = gitops.open_repo(root)
+        to = gitops.target(repo, remote, branch) if push else None
+        done = gitops.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=_say)
+        outcome = done.outcome
+        if done.commit is None and outcome.changes:
+            _say("nothing changed, so nothing to commit" + (" or push" if push else ""))
+        out.update(commit=done.commit, pushed=done.pushed, attempts=done.attempts)
+        if to is not None:
+            out.update(remote=to.remote, branch=to.branch)
+    else:
+        outcome = compute()
+        with atomic.deferred_signals():
+            atomic.write_all({root / path: text for path, text in outcome.files.items()})
+    if fmt == "json":
+        click.echo(
+            report.dumps({"services": {c.service: c.to_json() for c in outcome.changes}, **out}), nl=False
+        )
+        return
+    if dry_run:
+        click.echo(out["diff"], nl=False)
+        click.echo(_text(outcome), nl=False, err=True)
+        return
+    click.echo(_text(outcome), nl=False)
+    if out["commit"]:
+        click.echo(f"committed {out['commit'][:12]}")
+    if out["pushed"]:
+        click.echo(f"pushed to {out['remote']} {out['branch']} (attempt {out['attempts']})")

@@ -1,0 +1,40 @@
+"""`buildctl warm`: the cache-warm job; push the cook stage for the current recipe."""
+
+from __future__ import annotations
+
+import click
+
+from buildctl import gitrepo, report
+from buildctl.cli.build import build_options
+from buildctl.cli.context import AppContext, format_option, pass_app
+
+
+@click.command(
+    "warm",
+    epilog="\b\nExamples:\n  buildctl warm\n  buildctl warm --build-arg CHEF_IMAGE=buildctl.local/rust-chef:latest",
+)
+@click.option("--head", help="Warm the recipe of this revision.  [default: HEAD]")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build log.")
+@format_option("text", "json")
+@pass_app
+def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verbose: bool, fmt: str) -> None:
+    """Build the cargo-chef cook stage (compiled dependencies) for the current recipe and push it
+    to the registry as <registry>/<cache_repository>:cook-<key>, where every build finds it.
+    Does nothing when the registry already holds that key."""
+    from buildctl import gha
+    from buildctl.build import Engine
+    from buildctl.execute import warm
+    from buildctl.progress import Progress
+
+    cfg = app.map
+    opts = build_options(cfg, push=True, jobs=1, skip_existing=False, build_args=build_args)
+    head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
+    progress = Progress(verbose=verbose, actions=gha.in_actions())
+    info = warm(app.repo, cfg, head_sha, opts, Engine(), progress.log)
+    if fmt == "json":
+        click.echo(report.dumps(info), nl=False)
+    elif info["status"] == "exists":
+        click.echo(f"{info['image']} is already in the registry ({info['digest']}): nothing to do")
+    else:
+        click.echo(f"pushed {info['image']} ({info['digest']}), cook step {info['cook_step']}")

@@ -1,0 +1,81 @@
+"""Content keys for caching: the cook stage's key and each service's input fingerprint.
+
+Pure functions of a snapshot: the same inputs give the same key on any machine, so a key can
+name an image in the registry (`cook-<key>`, `fp-<key>`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from buildctl import lockfile
+from buildctl.detect import Side
+from buildctl.snapshot import Snapshot
+from buildctl.workspace import join
+
+KEY_LENGTH = 24
+_TOOLCHAIN = ("rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml", ".cargo/config")
+
+
+def _content_id(snap: Snapshot, path: str) -> str:
+    oid = snap.files.get(path)
+    if oid:  # a blob id is already a content hash
+        return oid
+    data = snap.read(path)
+    return "" if data is None else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _digest(parts: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()[:KEY_LENGTH]
+
+
+def _shared_inputs(side: Side, dockerfile: str, args: Mapping[str, str]) -> list[str]:
+    snap, root = side.snap, side.root
+    parts = [f"dockerfile {_content_id(snap, dockerfile)}"]
+    parts += [f"{p} {_content_id(snap, join(root, p))}" for p in ("Cargo.toml", *_TOOLCHAIN)]
+    parts += [f"arg {k}={v}" for k, v in sorted(args.items())]
+    return parts
+
+
+def cook_key(side: Side, dockerfile: str, args: Mapping[str, str]) -> str:
+    """Everything `cargo chef cook` sees: every manifest, the lock, the toolchain, the Dockerfile."""
+    manifests = sorted(c.manifest for c in side.ws.crates.values())
+    parts = _shared_inputs(side, dockerfile, args)
+    parts += [f"{m} {_content_id(side.snap, m)}" for m in manifests]
+    parts.append(f"Cargo.lock {_content_id(side.snap, join(side.root, 'Cargo.lock'))}")
+    return _digest(parts)
+
+
+def service_fingerprints(
+    side: Side, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
+) -> dict[str, str]:
+    """Service → a key over the files of its crate closure, the lock entries it resolves, and the
+    build's shared inputs. Two commits with the same fingerprint build the same image."""
+    ws, snap = side.ws, side.snap
+    by_crate: dict[str, list[str]] = {}
+    for path in snap.files:
+        owner = ws.owner(path)
+        if owner is not None:
+            by_crate.setdefault(owner, []).append(path)
+    lock_text = snap.text(join(side.root, "Cargo.lock"))
+    lock = lockfile.parse(lock_text, join(side.root, "Cargo.lock")) if lock_text else None
+    allowed = {c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()}
+    shared = _shared_inputs(side, dockerfile, args)
+    out: dict[str, str] = {}
+    for service, crate in crates.items():
+        closure = sorted(side.graph.closure(crate))
+        parts = [*shared, f"service {service}", f"crate {crate}"]
+        for name in closure:
+            parts += [f"{p} {_content_id(snap, p)}" for p in sorted(by_crate.get(name, ()))]
+        if lock is not None:
+            start = next((k for k in lock.by_name.get(crate, ()) if not k[2]), None)
+            if start is not None:
+                resolved = lockfile.find_path(lock, start, lock.packages, allowed)
+                parts += [f"lock {k[0]} {k[1]} {k[2]} {lock.packages[k].checksum}" for k in sorted(resolved)]
+        out[service] = _digest(parts)
+    return out

@@ -1,0 +1,60 @@
+"""What a build run shows while it works: per-service lines on a terminal, log groups in
+GitHub Actions, and a summary table at the end. All of it on stderr."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from buildctl import gha
+from buildctl.execute import BuildReport
+
+_MILESTONES = ("Step ", "failed:", "fingerprint ", "retrying")
+
+
+class Progress:
+    def __init__(self, *, verbose: bool, actions: bool, stream: TextIO | None = None) -> None:
+        self.verbose = verbose
+        self.actions = actions
+        self.stream = stream or sys.stderr
+        self._lock = threading.Lock()
+        self._buffers: dict[str, list[str]] = {}
+
+    def log(self, who: str, line: str) -> None:
+        with self._lock:
+            if self.actions:
+                # Parallel builds interleave; each service's log is printed whole, in its own group.
+                self._buffers.setdefault(who, []).append(line)
+            elif self.verbose or line.startswith(_MILESTONES):
+                print(f"[{who}] {line}", file=self.stream, flush=True)
+
+    def done(self, who: str, status: str) -> None:
+        with self._lock:
+            lines = self._buffers.pop(who, [])
+            if self.actions:
+                print(gha.group(f"{who}: {status}"), file=self.stream)
+                for line in lines:
+                    # A build log line must not act as a workflow command.
+                    print(("  " + line) if line.startswith("::") else line, file=self.stream)
+                print(gha.ENDGROUP, file=self.stream, flush=True)
+            else:
+                print(f"[{who}] {status}", file=self.stream, flush=True)
+
+    def summary(self, report: BuildReport) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"buildctl build {report.head[:12]}")
+        for column in ("service", "status", "image", "digest", "duration", "cook"):
+            table.add_column(column)
+        for name, r in sorted(report.services.items()):
+            table.add_row(
+                name,
+                r.status if not r.error else f"{r.status}: {r.error[:80]}",
+                f"{r.image}:{r.tags[0]}" if r.image and r.tags else "-",
+                (r.digest or "-")[:19],
+                f"{r.duration:.1f}s",
+                str(r.cache.get("cook_step") or r.cache.get("reused") or "-"),
+            )
+        Console(file=self.stream, width=160, markup=False, highlight=False).print(table)

@@ -1,0 +1,223 @@
+"""The image registry: credentials, login and push through the engine, and the registry's own
+HTTP API (does a tag exist, copy a manifest to a new tag, read an index).
+
+Secrets stay in `Credentials` (never in its repr) and are scrubbed from every message we raise.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildctl.errors import BuildctlError
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+_TRANSIENT = re.compile(
+    r"connection refused|connection reset|EOF|timeout|50[0-9] |too many requests|broken pipe", re.I
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+    source: str  # where they came from, for messages (never the secret itself)
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """`127.0.0.1:5000/team/svc` → (`127.0.0.1:5000`, `team/svc`)."""
+    host, _, path = image.partition("/")
+    if not path or ("." not in host and ":" not in host and host != "localhost"):
+        return "docker.io", image
+    return host, path
+
+
+def credentials(host: str, environ: Mapping[str, str] = os.environ) -> Credentials | None:
+    user, password = environ.get("BUILDCTL_REGISTRY_USER"), environ.get("BUILDCTL_REGISTRY_PASSWORD")
+    if user and password:
+        return Credentials(user, password, "BUILDCTL_REGISTRY_USER/BUILDCTL_REGISTRY_PASSWORD")
+    if host == "ghcr.io" and environ.get("GITHUB_TOKEN"):
+        return Credentials(
+            environ.get("GITHUB_ACTOR") or "x-access-token", environ["GITHUB_TOKEN"], "GITHUB_TOKEN"
+        )
+    return _docker_config(host, environ)
+
+
+def _docker_config(host: str, environ: Mapping[str, str]) -> Credentials | None:
+    config_dir = Path(environ.get("DOCKER_CONFIG") or Path(environ.get("HOME", "~")).expanduser() / ".docker")
+    try:
+        config = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    helper = (config.get("credHelpers") or {}).get(host) or config.get("credsStore")
+    if helper and re.fullmatch(r"[A-Za-z0-9_.-]+", helper):
+        try:
+            proc = subprocess.run(
+                [f"docker-credential-{helper}", "get"],
+                input=host.encode(),
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+            if proc.returncode == 0:
+                data = json.loads(proc.stdout)
+                return Credentials(data["Username"], data["Secret"], f"docker credential helper '{helper}'")
+        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+            pass
+    entry = (config.get("auths") or {}).get(host) or {}
+    if entry.get("auth"):
+        try:
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+        except ValueError:
+            return None
+        return Credentials(user, password, f"{config_dir}/config.json")
+    return None
+
+
+def scrub(text: str, creds: Credentials | None) -> str:
+    if creds and creds.password:
+        text = text.replace(creds.password, "***")
+        text = text.replace(base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode(), "***")
+    return text
+
+
+def backoff(attempt: int, base: float) -> float:
+    return float(base * (2**attempt) * (0.5 + random.random()))
+
+
+def retrying(
+    what: str, action: Callable[[], Any], *, attempts: int, base_delay: float, log: Callable[[str], None]
+) -> Any:
+    """Run `action`, retrying transient failures (the registry restarting, 5xx) with backoff."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except BuildctlError as exc:
+            if attempt == attempts - 1 or not _TRANSIENT.search(exc.message):
+                raise
+            delay = backoff(attempt, base_delay)
+            log(f"{what}: {exc.message}; retrying in {delay:.1f}s ({attempt + 2}/{attempts})")
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+class RegistryAPI:
+    """The distribution HTTP API, with basic or bearer-token auth as the registry asks."""
+
+    def __init__(self, host: str, creds: Credentials | None, *, insecure: bool | None = None) -> None:
+        self.host = host
+        self.creds = creds
+        local = host.startswith(("localhost", "127.", "[::1]"))
+        self.scheme = "http" if (insecure if insecure is not None else local) else "https"
+        self._token: dict[str, str] = {}
+
+    def _open(
+        self, method: str, path: str, *, headers: Mapping[str, str], data: bytes | None, scope: str
+    ) -> Any:
+        url = f"{self.scheme}://{self.host}{path}"
+        auth = self._token.get(scope)
+        for _ in range(2):
+            req = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+            if auth:
+                req.add_header("Authorization", auth)
+            try:
+                return urllib.request.urlopen(req, timeout=60)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 401:
+                    raise
+                challenge = exc.headers.get("WWW-Authenticate", "")
+                new = self._authorize(challenge, scope)
+                if new is None or new == auth:
+                    raise
+                auth = new
+        raise AssertionError("unreachable")
+
+    def _authorize(self, challenge: str, scope: str) -> str | None:
+        if challenge.lower().startswith("basic"):
+            if self.creds is None:
+                return None
+            raw = f"{self.creds.username}:{self.creds.password}".encode()
+            value = "Basic " + base64.b64encode(raw).decode()
+        elif challenge.lower().startswith("bearer"):
+            params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+            query = urllib.parse.urlencode({"service": params.get("service", ""), "scope": scope})
+            req = urllib.request.Request(f"{params.get('realm', '')}?{query}")
+            if self.creds is not None:
+                raw = f"{self.creds.username}:{self.creds.password}".encode()
+                req.add_header("Authorization", "Basic " + base64.b64encode(raw).decode())
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                body = json.loads(resp.read())
+            value = "Bearer " + (body.get("token") or body.get("access_token") or "")
+        else:
+            return None
+        self._token[scope] = value
+        return value
+
+    def request(
+        self,
+        method: str,
+        repo: str,
+        kind: str,
+        ref: str,
+        *,
+        data: bytes | None = None,
+        content_type: str | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        scope = f"repository:{repo}:pull" + (",push" if method in ("PUT", "POST", "DELETE") else "")
+        headers = {"Accept": MANIFEST_TYPES}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            with self._open(
+                method, f"/v2/{repo}/{kind}/{ref}", headers=headers, data=data, scope=scope
+            ) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise BuildctlError(
+                f"registry {self.host} is not reachable: {scrub(str(exc), self.creds)}"
+            ) from None
+
+    def manifest(self, repo: str, ref: str) -> tuple[str, str, bytes] | None:
+        """(digest, media type, body) of a tag or digest, or None when the registry has no such manifest."""
+        status, headers, body = self.request("GET", repo, "manifests", ref)
+        if status == 404:
+            return None
+        if status != 200:
+            raise BuildctlError(self._status_message(status, f"{repo}:{ref}", body))
+        headers = {k.lower(): v for k, v in headers.items()}
+        return headers.get("docker-content-digest", ""), headers.get("content-type", ""), body
+
+    def put_manifest(self, repo: str, tag: str, media_type: str, body: bytes) -> str:
+        status, headers, text = self.request(
+            "PUT", repo, "manifests", tag, data=body, content_type=media_type
+        )
+        if status not in (200, 201):
+            raise BuildctlError(self._status_message(status, f"{repo}:{tag}", text))
+        return {k.lower(): v for k, v in headers.items()}.get("docker-content-digest", "")
+
+    def _status_message(self, status: int, what: str, body: bytes) -> str:
+        detail = scrub(body.decode("utf-8", "replace").strip()[:300], self.creds)
+        if status == 401:
+            return f"registry {self.host} refused {what}: 401 unauthorized ({detail})"
+        return f"registry {self.host} answered {status} for {what}: {detail}"
