@@ -6,7 +6,6 @@ service does not stop the others.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -129,6 +128,7 @@ class Builder:
         if source == "none" and self.cfg.registry and self.engine.pull(ref, self.creds):
             source = "registry"
         started = time.monotonic()
+        self.log("cook", f"cook {ref} (cache source: {source})")
         outcome = self.engine.build(
             context=context,
             dockerfile=self.cfg.dockerfile,
@@ -160,6 +160,7 @@ class Builder:
             if reuse and self._retag_existing(svc, fp, result):
                 result.duration = time.monotonic() - started
                 return result
+            self.log(svc.name, f"building {image}:{tags[0]}")
             outcome = self.engine.build(
                 context=context,
                 dockerfile=self.cfg.dockerfile,
@@ -231,27 +232,25 @@ def run_builds(
     report = BuildReport(plan.head, {}, {})
     if not services:
         return report
-    with tempfile.TemporaryDirectory(prefix="buildctl-context-") as tmp:
-        context = Path(tmp)
-        gitrepo.export_tree(repo, plan.head, context)
-        try:
-            cook, report.cook = builder.cook(context)
-        except BuildctlError as exc:
-            # Without dependencies nothing can build: every service fails with the cook's reason.
-            report.cook = {"error": exc.message}
-            for svc in services:
-                report.services[svc.name] = ServiceResult(
-                    svc.name, "failed", svc.image, list(svc.tags), error=exc.message
-                )
-            return report
-        crates = {s.name: s.crate for s in services}
-        fps = fingerprint.service_fingerprints(builder.side, crates, cfg.dockerfile, opts.build_args)
-        with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            futures = [pool.submit(builder.build_one, s, context, cook, fps[s.name]) for s in services]
-            for future in as_completed(futures):
-                result = future.result()
-                report.services[result.service] = result
-                on_done(result)
+    gitrepo.require_checkout_of(repo, plan.head)
+    try:
+        cook, report.cook = builder.cook(repo)
+    except BuildctlError as exc:
+        # Without dependencies nothing can build: every service fails with the cook's reason.
+        report.cook = {"error": exc.message}
+        for svc in services:
+            report.services[svc.name] = ServiceResult(
+                svc.name, "failed", svc.image, list(svc.tags), error=exc.message
+            )
+        return report
+    crates = {s.name: s.crate for s in services}
+    fps = fingerprint.service_fingerprints(builder.side, crates, cfg.dockerfile, opts.build_args)
+    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        futures = [pool.submit(builder.build_one, s, repo, cook, fps[s.name]) for s in services]
+        for future in as_completed(futures):
+            result = future.result()
+            report.services[result.service] = result
+            on_done(result)
     return report
 
 
@@ -275,8 +274,7 @@ def warm(
     if existing is not None:
         return {"key": key, "image": ref, "digest": existing[0], "status": "exists"}
     builder.login()
-    with tempfile.TemporaryDirectory(prefix="buildctl-context-") as tmp:
-        gitrepo.export_tree(repo, head, Path(tmp))
-        _, info = builder.cook(Path(tmp))
+    gitrepo.require_checkout_of(repo, head)
+    _, info = builder.cook(repo)
     digest = builder._push(ref, "cook")
     return {**info, "digest": digest, "status": "pushed"}

@@ -186,20 +186,22 @@ def worktree_files(repo: Path) -> Mapping[str, str]:
     return {os.fsdecode(p): "" for p in out.split(b"\0") if p and (repo / os.fsdecode(p)).exists()}
 
 
-def export_tree(repo: Path, rev: str, dest: Path) -> None:
-    """The files of `rev` into `dest` (a build context that is exactly the commit)."""
-    import tarfile
-    import tempfile
-
-    with tempfile.TemporaryFile() as tmp:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "archive", "--format=tar", rev], stdout=tmp, env=_env(), check=False
+def require_checkout_of(repo: Path, rev: str) -> None:
+    """The working tree is the build context, so it must be exactly `rev`: checked out, unmodified."""
+    head = resolve(repo, "HEAD")
+    if head != rev:
+        raise BuildctlError(
+            f"the working tree is at {head[:12]}, not at {rev[:12]}, the commit to build",
+            hint=f"check out {rev[:12]} first (the images are tagged with the commit they are built from)",
         )
-        if proc.returncode != 0:
-            raise BuildctlError(f"git archive {rev[:12]} failed in {repo}")
-        tmp.seek(0)
-        with tarfile.open(fileobj=tmp) as tar:
-            tar.extractall(dest, filter="data")
+    dirty = run(repo, ["status", "--porcelain", "-z", "--untracked-files=no"])
+    if dirty:
+        first = os.fsdecode(dirty.split(b"\0")[0][3:])
+        raise BuildctlError(
+            f"the working tree has uncommitted changes ({first!r} and maybe more); "
+            f"an image tagged sha-{rev[:12]} must be built from that commit alone",
+            hint="commit or stash them, then build again",
+        )
 
 
 def commit_time(repo: Path, rev: str) -> str:

@@ -10,7 +10,7 @@ from typing import TextIO
 from buildctl import gha
 from buildctl.execute import BuildReport
 
-_MILESTONES = ("Step ", "failed:", "fingerprint ", "retrying")
+_MILESTONES = ("failed:", "fingerprint ", "retrying", "building", "cook ")
 
 
 class Progress:
