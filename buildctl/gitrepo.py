@@ -206,3 +206,10 @@ def require_checkout_of(repo: Path, rev: str) -> None:
 
 def commit_time(repo: Path, rev: str) -> str:
     return run(repo, ["show", "-s", "--format=%cI", rev]).decode().strip()
+
+
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool | None:
+    """Whether `ancestor` is in the history of `descendant`; None when either is unknown here."""
+    if not (has_commit(repo, ancestor) and has_commit(repo, descendant)):
+        return None
+    return _ok(repo, ["merge-base", "--is-ancestor", ancestor, descendant])[0]

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 import click
 
-from buildctl import atomic, bump, gitrepo, report
+from buildctl import bump, deploy, gitrepo, report
 from buildctl.cli.context import AppContext, format_option, pass_app
 from buildctl.config import load_map
 from buildctl.errors import BuildctlError
@@ -32,27 +32,6 @@ def _root(app: AppContext, need_git: bool) -> tuple[Path, bool]:
         if need_git:
             raise
         return path, False
-
-
-def _reader(root: Path) -> bump.Reader:
-    def read(rel: str) -> str | None:
-        try:
-            return (root / rel).read_bytes().decode("utf-8")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
-        except UnicodeDecodeError:
-            raise BuildctlError("is not UTF-8 text", file=rel) from None
-
-    return read
-
-
-def _ancestry(root: Path | None) -> bump.Ancestry:
-    def is_ancestor(ancestor: str, descendant: str) -> bool | None:
-        if root is None or not (gitrepo.has_commit(root, ancestor) and gitrepo.has_commit(root, descendant)):
-            return None
-        return gitrepo.merge_base(root, ancestor, descendant) == gitrepo.resolve(root, ancestor)
-
-    return is_ancestor
 
 
 def _say(message: str) -> None:
@@ -128,31 +107,26 @@ def command(
     wanted = bump.merge(asked)
     if not wanted:
         _say(f"nothing to bump: {result.name if result else 'no request'} pushed no service")
-    read, ancestry = _reader(root), _ancestry(root if is_git else None)
-
-    def compute() -> bump.Outcome:
-        return bump.compute(cfg, wanted, read, ancestry)
-
     out: dict[str, Any] = {"commit": None, "pushed": False}
     if dry_run:
-        outcome = compute()
+        outcome = bump.compute(cfg, wanted, deploy.reader(root), deploy.ancestry(root if is_git else None))
         out["diff"] = outcome.diff()
-    elif commit or push:
-        from buildctl import gitops
-
-        repo = gitops.open_repo(root)
-        to = gitops.target(repo, remote, branch) if push else None
-        done = gitops.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=_say)
-        outcome = done.outcome
-        if done.commit is None and outcome.changes:
-            _say("nothing changed, so nothing to commit" + (" or push" if push else ""))
-        out.update(commit=done.commit, pushed=done.pushed, attempts=done.attempts)
-        if to is not None:
-            out.update(remote=to.remote, branch=to.branch)
     else:
-        outcome = compute()
-        with atomic.deferred_signals():
-            atomic.write_all({root / path: text for path, text in outcome.files.items()})
+        applied = deploy.apply(
+            root,
+            cfg,
+            wanted,
+            is_git=is_git,
+            commit=commit,
+            push=push,
+            remote=remote,
+            branch=branch,
+            retries=retries,
+            retry_delay=retry_delay,
+            say=_say,
+        )
+        outcome = applied.outcome
+        out.update(applied.info)
     if fmt == "json":
         click.echo(
             report.dumps({"services": {c.service: c.to_json() for c in outcome.changes}, **out}), nl=False

@@ -1,0 +1,75 @@
+"""Apply a bump to a checkout: write the kustomizations, or commit them, or commit and push."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buildctl import atomic, bump, gitrepo
+from buildctl.config import WorkspaceMap
+from buildctl.errors import BuildctlError
+
+
+def reader(root: Path) -> bump.Reader:
+    def read(rel: str) -> str | None:
+        try:
+            return (root / rel).read_bytes().decode("utf-8")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        except UnicodeDecodeError:
+            raise BuildctlError("is not UTF-8 text", file=rel) from None
+
+    return read
+
+
+def ancestry(root: Path | None) -> bump.Ancestry:
+    def check(ancestor: str, descendant: str) -> bool | None:
+        return None if root is None else gitrepo.is_ancestor(root, ancestor, descendant)
+
+    return check
+
+
+@dataclass
+class Applied:
+    outcome: bump.Outcome
+    info: dict[str, Any] = field(default_factory=dict)  # commit, pushed, attempts, remote, branch
+
+
+def apply(
+    root: Path,
+    cfg: WorkspaceMap,
+    wanted: Iterable[bump.Request],
+    *,
+    is_git: bool,
+    commit: bool = False,
+    push: bool = False,
+    remote: str | None = None,
+    branch: str | None = None,
+    retries: int = 5,
+    retry_delay: float = 1.0,
+    say: Callable[[str], None] = lambda _: None,
+) -> Applied:
+    requests = tuple(wanted)
+    read, is_ancestor = reader(root), ancestry(root if is_git else None)
+
+    def compute() -> bump.Outcome:
+        return bump.compute(cfg, requests, read, is_ancestor)
+
+    if not (commit or push):
+        outcome = compute()
+        with atomic.deferred_signals():
+            atomic.write_all({root / path: text for path, text in outcome.files.items()})
+        return Applied(outcome, {"commit": None, "pushed": False})
+    from buildctl import gitops
+
+    repo = gitops.open_repo(root)
+    to = gitops.target(repo, remote, branch) if push else None
+    done = gitops.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=say)
+    info: dict[str, Any] = {"commit": done.commit, "pushed": done.pushed, "attempts": done.attempts}
+    if to is not None:
+        info.update(remote=to.remote, branch=to.branch)
+    if done.commit is None and done.outcome.changes:
+        say("nothing changed, so nothing to commit" + (" or push" if push else ""))
+    return Applied(done.outcome, info)
