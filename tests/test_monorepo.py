@@ -134,3 +134,20 @@ def test_check_passes_on_the_monorepo(mono: Repo) -> None:
     res = run(["--repo", str(mono.path), "check", "--strict"])
     assert res.code == 0, res.stderr
     assert "9 services checked: 0 error(s), 0 warning(s)" in res.stdout
+
+
+def test_lock_bump_of_a_crate_only_one_service_uses(mono: Repo) -> None:
+    base = mono.head()
+    lock = mono.read("Cargo.lock")
+    entry = lock[lock.index('name = "fastrand"') :].split("\n\n", 1)[0]
+    bumped = entry.replace('version = "2.3.0"', 'version = "2.5.0"')
+    bumped = bumped.replace(entry.split('checksum = "')[1][:64], "5" * 64)
+    mono.write("Cargo.lock", lock.replace(entry, bumped))
+    head = mono.commit("bump fastrand")
+    try:
+        out = affected(mono, "--base", base, "--head", head)
+    finally:
+        mono.git("reset", "-q", "--hard", base)
+    assert out["build"] == ["physics-service"]
+    assert out["services"]["physics-service"]["reasons"] == ["Cargo.lock: fastrand 2.3.0 -> 2.5.0 -> physics-service"]
+    assert len(paths_filter_builds(["Cargo.lock"])) == 0  # the globs never listed the lock: a missed build

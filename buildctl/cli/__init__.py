@@ -45,9 +45,9 @@ def cli(ctx: click.Context, repo: str, map_path: str | None) -> None:
 
 
 def _register() -> None:
-    from buildctl.cli import affected, build, bump, check, explain, graph, plan, warm
+    from buildctl.cli import affected, build, bump, check, ci, explain, graph, plan, warm
 
-    for module in (affected, plan, graph, explain, check, build, warm, bump):
+    for module in (affected, plan, graph, explain, check, build, warm, bump, ci):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,112 @@
+"""`buildctl ci`: the one command of a GitHub Actions step."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from buildctl import gha, report
+from buildctl.analyze import RangeOptions, head_side
+from buildctl.cli.build import build_options
+from buildctl.cli.context import AppContext, format_option, pass_app, range_options
+from buildctl.errors import PartialFailure
+
+
+@click.command(
+    "ci",
+    epilog="\b\nExamples:\n  buildctl ci                      # in a workflow step; the event decides\n"
+    "  buildctl ci --no-push --format json",
+)
+@range_options
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True, help="Services built at once."
+)
+@click.option("--pr-push", is_flag=True, help="Push images for pull requests too (never bumps for them).")
+@click.option("--no-push", is_flag=True, help="Build only: no push, no bump.")
+@click.option("--no-bump", is_flag=True, help="Push images but leave the kustomizations alone.")
+@click.option(
+    "--skip-existing", is_flag=True, help="Re-tag, not rebuild, images whose input fingerprint is pushed."
+)
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
+@click.option("--remote", help="Remote the bump is pushed to.  [default: upstream, else origin]")
+@click.option("--branch", help="Branch the bump is pushed to.  [default: upstream, else current]")
+@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")
+@format_option("text", "json")
+@pass_app
+def command(
+    app: AppContext,
+    opts: RangeOptions,
+    jobs: int,
+    pr_push: bool,
+    no_push: bool,
+    no_bump: bool,
+    skip_existing: bool,
+    build_args: tuple[str, ...],
+    remote: str | None,
+    branch: str | None,
+    verbose: bool,
+    fmt: str,
+) -> None:
+    """Detect from the event what changed, build and push the affected services, bump their
+    kustomizations and push that commit ([skip ci]). Writes the `affected --format github`
+    outputs and a step summary with the crate graph. Pull requests build without pushing."""
+    from buildctl import graph, pipeline
+    from buildctl.build import Engine
+    from buildctl.progress import Progress
+
+    cfg = app.map
+    plan = app.plan(opts)
+    gha.Outputs.from_plan(plan, cfg.services).write()
+    settings = pipeline.settings_for_event(
+        os.environ, pr_push=pr_push, no_push=no_push, no_bump=no_bump, remote=remote, branch=branch
+    )
+    bopts = build_options(
+        cfg, push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args
+    )
+    actions = gha.in_actions()
+    if actions and settings.push and cfg.registry:
+        from buildctl.registry import credentials, split_image
+
+        creds = credentials(split_image(cfg.registry)[0], os.environ)
+        if creds:
+            click.echo(gha.mask(creds.password), err=True)
+    progress = Progress(verbose=verbose, actions=actions)
+    click.echo(report.text(plan), nl=False, err=True)
+    result = pipeline.run(
+        app.repo,
+        cfg,
+        plan,
+        settings,
+        bopts,
+        Engine(),
+        progress.log,
+        on_done=lambda r: progress.done(r.service, r.status if not r.error else f"failed: {r.error}"),
+        say=lambda m: click.echo(report.printable(m), err=True),
+    )
+    progress.summary(result.build)
+    side = head_side(app.repo, cfg, plan.head)
+    built = frozenset(s.crate for s in plan.services if s.build)
+    mermaid = graph.render(
+        side.graph.to_networkx(side.ws, cfg.service_for_crate()),
+        "mermaid",
+        frozenset(plan.crates) | built,
+        built,
+    )
+    gha.write_summary(pipeline.summary(result, mermaid))
+    if actions:
+        for line in pipeline.error_annotations(result.build):
+            click.echo(line, err=True)
+    if fmt == "json":
+        click.echo(report.dumps(pipeline.to_json(result)), nl=False)
+    else:
+        done = result.bump.info if result.bump else {}
+        click.echo(
+            f"built {len(result.build.services)} service(s), {len(result.build.failed)} failed; "
+            f"bump: {'commit ' + str(done.get('commit'))[:12] if done.get('commit') else 'none'}"
+            f"{' pushed' if done.get('pushed') else ''}"
+        )
+    if result.build.failed:
+        raise PartialFailure(
+            f"{len(result.build.failed)} of {len(result.build.services)} service(s) failed: {', '.join(result.build.failed)}"
+        )
