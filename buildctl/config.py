@@ -179,7 +179,11 @@ def parse_map(text: str, file: str) -> WorkspaceMap:
             rules_data,
             ["rules"],
             "build_all",
-            (dockerfile, *(_under(root, p) for p in DEFAULT_BUILD_ALL if p != "Dockerfile.service")),
+            (
+                dockerfile,
+                ".dockerignore",
+                *(_under(root, p) for p in DEFAULT_BUILD_ALL if p != "Dockerfile.service"),
+            ),
         ),
         deploy_all=r.globs(rules_data, ["rules"], "deploy_all", (_under(deployments, "base/**"),)),
         ignore=r.globs(rules_data, ["rules"], "ignore", DEFAULT_IGNORE),
