@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from buildctl import diff, gitrepo
+from buildctl.cache import Cache
 from buildctl.config import WorkspaceMap
 from buildctl.detect import Detector, Side
 from buildctl.plan import Plan, Verdict, make_plan
@@ -25,7 +25,7 @@ class RangeOptions:
 
 
 def _verdicts(
-    cfg: WorkspaceMap, repo: Path, rng: diff.Range, memo: dict[str, dict[str, Any]], touched: set[str]
+    cfg: WorkspaceMap, repo: Path, rng: diff.Range, memo: Cache, touched: set[str]
 ) -> dict[str, Verdict]:
     head_snap = Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo)
     head = Side(head_snap, cfg.root)
@@ -53,11 +53,14 @@ def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
     rng = diff.resolve(
         repo, base=opts.base, head=opts.head, uncommitted=opts.uncommitted, environ=opts.environ
     )
-    memo: dict[str, dict[str, Any]] = {}
-    if opts.since_deployed and opts.base is None:
-        return _since_deployed(repo, cfg, rng, memo, opts.environ)
-    touched: set[str] = set()
-    verdicts = _verdicts(cfg, repo, rng, memo, touched)
+    memo = Cache.default(opts.environ)
+    try:
+        if opts.since_deployed and opts.base is None:
+            return _since_deployed(repo, cfg, rng, memo, opts.environ)
+        touched: set[str] = set()
+        verdicts = _verdicts(cfg, repo, rng, memo, touched)
+    finally:
+        memo.save()
     return make_plan(
         cfg,
         base=rng.base,
@@ -102,7 +105,7 @@ def _since_deployed(
     repo: Path,
     cfg: WorkspaceMap,
     rng: diff.Range,
-    memo: dict[str, dict[str, Any]],
+    memo: Cache,
     opts_environ: Mapping[str, str],
 ) -> Plan:
     """Each service compared from the commit its kustomization says is deployed."""

@@ -42,6 +42,16 @@ def _engine_error(exc: Exception) -> BuildctlError:
     )
 
 
+def _failure(target: str, detail: str, step_log: Sequence[str]) -> str:
+    """The engine's reason (`... returned a non-zero code: 101`) and, under it, what the failing
+    step said: from its first `error` line (the compiler's errors with their `--> file:line`),
+    else its last lines."""
+    first = next((i for i, line in enumerate(step_log) if line.startswith("error")), None)
+    said = step_log[first : first + 40] if first is not None else step_log[-20:]
+    text = "\n".join(line.rstrip() for line in said if line.strip())
+    return f"docker build ({target}) failed: {detail}" + (f"\n{text}" if text else "")
+
+
 class Engine:
     """A handle on the engine; one low-level client per thread (the SDK's clients are not shared)."""
 
@@ -85,6 +95,7 @@ class Engine:
 
         outcome = BuildOutcome(image_id="")
         step: str | None = None
+        step_log: list[str] = []  # what the current step printed, for the message if it fails
         try:
             stream: Iterator[dict[str, Any]] = self.api.build(
                 path=str(context),
@@ -102,7 +113,7 @@ class Engine:
             for event in stream:
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail", {}).get("message") or event.get("error")
-                    raise BuildctlError(f"docker build ({target}) failed: {str(detail).strip()}")
+                    raise BuildctlError(_failure(target, str(detail).strip(), step_log))
                 text = event.get("stream")
                 if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
                     outcome.image_id = event["aux"]["ID"]
@@ -114,10 +125,13 @@ class Engine:
                         sink(line)
                     m = _STEP.match(line)
                     if m:
+                        step_log.clear()
                         step = m.group(3)
                         outcome.steps += 1
                         outcome.cached[step] = False
-                    elif step is not None and line.strip() == "---> Using cache":
+                    else:
+                        step_log.append(line)
+                    if step is not None and line.strip() == "---> Using cache":
                         outcome.cached[step] = True
                         outcome.cached_steps += 1
         except APIError as exc:

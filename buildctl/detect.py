@@ -154,7 +154,7 @@ class Detector:
 
     def _owner(self, path: str) -> str | None:
         owner = self.head.ws.owner(path)
-        if owner is None and not self.head.snap.exists(path) and self.base is not None:
+        if owner is None and self.base is not None:  # a file of a crate that head no longer has
             owner = self.base.ws.owner(path)
         return owner
 

@@ -213,3 +213,62 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool | None:
     if not (has_commit(repo, ancestor) and has_commit(repo, descendant)):
         return None
     return _ok(repo, ["merge-base", "--is-ancestor", ancestor, descendant])[0]
+
+
+def batch(repo: Path, names: Iterable[str], *, contents: bool) -> dict[str, tuple[str, str, bytes] | None]:
+    """`cat-file --batch[-check]` for object names such as `<rev>:<path>`: name → (oid, type, data)
+    or None when missing. One process for any number of names."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return {}
+    if any("\n" in n for n in wanted):
+        raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
+    mode = "--batch" if contents else "--batch-check"
+    out = run(repo, ["cat-file", mode], input=("\n".join(wanted) + "\n").encode("utf-8", "surrogateescape"))
+    found: dict[str, tuple[str, str, bytes] | None] = {}
+    pos = 0
+    for name in wanted:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split(b" ")
+        pos = nl + 1
+        if len(header) < 3 or header[-1] == b"missing":
+            found[name] = None
+            continue
+        oid, kind, size = header[0].decode(), header[1].decode(), int(header[2])
+        data = b""
+        if contents:
+            data = out[pos : pos + size]
+            pos += size + 1
+        found[name] = (oid, kind, data)
+    return found
+
+
+def list_dir(repo: Path, rev: str, path: str) -> list[tuple[str, str]]:
+    """The entries of one directory at `rev`: (name, "blob" | "tree" | "commit")."""
+    spec = f"{rev}:{path}" if path else f"{rev}^{{tree}}"
+    ok, out = _ok(repo, ["ls-tree", "-z", spec])
+    if not ok:
+        return []
+    entries = []
+    for entry in out.split(b"\0"):
+        if entry:
+            meta, _, name = entry.partition(b"\t")
+            entries.append((os.fsdecode(name), meta.split(b" ")[1].decode()))
+    return entries
+
+
+def ls_tree_matching(repo: Path, rev: str, names: tuple[bytes, ...], infix: bytes) -> dict[str, str]:
+    """The blobs at `rev` whose file name is one of `names` or whose path contains `infix`:
+    path → blob id. Filtering the raw output keeps a 60,000-file tree cheap."""
+    out = run(repo, ["ls-tree", "-r", "-z", "--full-tree", rev])
+    suffixes = tuple(sep + n for n in names for sep in (b"/", b"\t"))
+    found: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        if entry.endswith(suffixes) or infix in entry:
+            meta, _, path = entry.partition(b"\t")
+            kind_oid = meta.split(b" ")
+            if kind_oid[1] == b"blob" and (
+                path.endswith(suffixes) or path.startswith(names) or infix in path
+            ):
+                found[os.fsdecode(path)] = kind_oid[2].decode()
+    return found

@@ -6,10 +6,11 @@ is modelled: crates, their directories and targets, and their path dependencies 
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from buildctl import tomlfile
 from buildctl.errors import BuildctlError
@@ -26,8 +27,7 @@ _DEP_TABLES: dict[str, DepKind] = {
 }
 
 
-@dataclass(frozen=True)
-class Dep:
+class Dep(NamedTuple):  # a NamedTuple, not a dataclass: thousands are made per run
     key: str  # the name used in the manifest (differs from `package` when renamed)
     package: str
     kind: DepKind
@@ -76,7 +76,10 @@ class Workspace:
 
 
 def join(*parts: str) -> str:
-    return posixpath.normpath(posixpath.join(*parts)).removeprefix("./") if any(parts) else ""
+    joined = "/".join(p for p in parts if p)
+    if "." in joined and ("/." in joined or joined.startswith(".") or "//" in joined):
+        joined = posixpath.normpath(joined)  # only paths with . or .. segments need the slow path
+    return "" if joined == "." else joined
 
 
 def _norm(path: str) -> str:
@@ -89,6 +92,64 @@ def _has_glob(pattern: str) -> bool:
 
 
 def load(snap: Snapshot, root: str) -> Workspace:
+    key = _model_key(snap, root)
+    cached = snap.cache.get_model(key) if key else None
+    if cached is not None:
+        try:
+            return _from_json(cached)
+        except (KeyError, TypeError, ValueError):
+            pass  # an entry from an incompatible version: derive it again
+    ws = _load(snap, root)
+    if key:
+        snap.cache.put_model(key, _to_json(ws))
+    return ws
+
+
+def _model_key(snap: Snapshot, root: str) -> str | None:
+    """A digest of the blob ids of every file that shapes the model; None for the working tree
+    (no blob ids there) or when caching is off."""
+    if snap.rev is None or snap.cache.path is None:
+        return None
+    h = hashlib.sha256(root.encode() + b"\0")
+    for path, oid in sorted(snap.cargo_files.items()):
+        h.update(f"{path}\0{oid}\0".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:32]
+
+
+def _to_json(ws: Workspace) -> dict[str, Any]:
+    return {
+        "root": ws.root,
+        "root_manifest": ws.root_manifest,
+        "crates": [
+            [
+                c.name,
+                c.dir,
+                c.member,
+                list(c.bins),
+                c.has_lib,
+                [list(d) for d in c.deps],
+                sorted(c.inherited_package_keys),
+            ]
+            for c in ws.crates.values()
+        ],
+    }
+
+
+def _from_json(data: dict[str, Any]) -> Workspace:
+    crates: dict[str, Crate] = {}
+    for name, d, member, bins, has_lib, deps, inherited in data["crates"]:
+        crates[name] = Crate(
+            name, d, member, tuple(bins), has_lib, tuple(Dep(*dep) for dep in deps), frozenset(inherited)
+        )
+    return Workspace(
+        root=data["root"],
+        crates=crates,
+        by_dir={c.dir: c.name for c in crates.values()},
+        root_manifest=data["root_manifest"],
+    )
+
+
+def _load(snap: Snapshot, root: str) -> Workspace:
     root_manifest_path = join(root, "Cargo.toml")
     root_toml = snap.toml(root_manifest_path)
     if root_toml is None:
@@ -97,11 +158,8 @@ def load(snap: Snapshot, root: str) -> Workspace:
             file=root_manifest_path,
             hint="set [workspace] root in workspace-map.toml to the directory that holds the workspace Cargo.toml",
         )
-    manifest_dirs = sorted(
-        _norm(posixpath.dirname(p)) for p in snap.files if p == "Cargo.toml" or p.endswith("/Cargo.toml")
-    )
-    members = _members(snap, root, root_toml, manifest_dirs)
-    snap.prefetch(join(d, "Cargo.toml") for d in members)
+    members = _members(snap, root, root_toml)
+    snap.fetch(join(d, "Cargo.toml") for d in members)
     loader = _Loader(snap, root, root_toml)
     for d in members:
         loader.crate_at(d, member=True, wanted_by=None)
@@ -114,10 +172,9 @@ def load(snap: Snapshot, root: str) -> Workspace:
     )
 
 
-def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any], manifest_dirs: list[str]) -> list[str]:
+def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> list[str]:
     ws = root_toml.get("workspace")
     root_manifest = join(root, "Cargo.toml")
-    text = snap.text(root_manifest) or ""
     if ws is None:
         if "package" not in root_toml:
             raise BuildctlError(
@@ -136,21 +193,21 @@ def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any], manifest_d
             raise BuildctlError(
                 f"[workspace] {key} must be a list of paths",
                 file=root_manifest,
-                line=tomlfile.line_of(text, ["workspace"], key),
+                line=tomlfile.line_of(snap.text(root_manifest) or "", ["workspace"], key),
             )
     excluded = [join(root, e) for e in excludes]
     for pattern in patterns:
         full = join(root, pattern)
         if _has_glob(pattern):
             matcher = GlobSet.of([full])
-            hits = [d for d in manifest_dirs if matcher.match(d)]
+            hits = [d for d in snap.manifest_dirs() if matcher.match(d)]
         else:
-            hits = [full] if full in manifest_dirs else []
+            hits = [full] if snap.exists(join(full, "Cargo.toml")) else []
         if not hits:
             raise BuildctlError(
                 f"[workspace] member {pattern!r} matches no directory with a Cargo.toml",
                 file=root_manifest,
-                line=tomlfile.line_of(text, ["workspace"], "members"),
+                line=tomlfile.line_of(snap.text(root_manifest) or "", ["workspace"], "members"),
                 hint="fix or remove that entry of `members` (cargo would refuse this workspace too)",
             )
         found.update(h for h in hits if not _is_excluded(h, excluded))
@@ -169,21 +226,20 @@ class _Loader:
         self.ws_deps: Mapping[str, Any] = ws.get("dependencies", {}) if isinstance(ws, dict) else {}
         self.excluded = [join(root, e) for e in ws.get("exclude", [])] if isinstance(ws, dict) else []
         self.loaded: dict[str, Crate] = {}
-        self.bin_stems = _bin_stems(snap.files)
         self.loading: set[str] = set()
 
-    def crate_at(self, d: str, *, member: bool, wanted_by: tuple[str, str, Dep] | None) -> Crate:
+    def crate_at(self, d: str, *, member: bool, wanted_by: tuple[str, Dep] | None) -> Crate:
         if d in self.loaded:
             return self.loaded[d]
         path = join(d, "Cargo.toml")
         data = self.snap.toml(path)
         if data is None:
             assert wanted_by is not None
-            by_path, by_text, dep = wanted_by
+            by_path, dep = wanted_by
             raise BuildctlError(
                 f"path dependency '{dep.key}' points at {d or '.'!r}, which has no Cargo.toml",
                 file=by_path,
-                line=tomlfile.line_of(by_text, _table_path(dep.table), dep.key),
+                line=self._line(by_path, dep.table, dep.key),
                 hint="fix the dependency's `path`",
             )
         package = data.get("package")
@@ -192,13 +248,12 @@ class _Loader:
                 "has no [package] name", file=path, hint="a workspace member needs [package] with a name"
             )
         name: str = package["name"]
-        text = self.snap.text(path) or ""
-        deps = tuple(self._deps(d, data, text, path))
+        deps = tuple(self._deps(d, data, path))
         crate = Crate(
             name=name,
             dir=d,
             member=member,
-            bins=_bins(self.snap, d, name, data, self.bin_stems.get(d, ())),
+            bins=_bins(self.snap, d, name, data),
             has_lib="lib" in data or self.snap.exists(join(d, "src/lib.rs")),
             deps=deps,
             inherited_package_keys=frozenset(
@@ -212,25 +267,29 @@ class _Loader:
             target = self.crate_at(
                 dep.path,
                 member=inside and not _is_excluded(dep.path, self.excluded),
-                wanted_by=(path, text, dep),
+                wanted_by=(path, dep),
             )
             if target.name != dep.package:
                 raise BuildctlError(
                     f"dependency '{dep.key}' points at {dep.path!r}, whose package is '{target.name}', not '{dep.package}'",
                     file=path,
-                    line=tomlfile.line_of(text, _table_path(dep.table), dep.key),
+                    line=self._line(path, dep.table, dep.key),
                     hint=f'write `{dep.key} = {{ package = "{target.name}", path = ... }}` or fix the path',
                 )
         return crate
 
-    def _deps(self, d: str, data: Mapping[str, Any], text: str, path: str) -> Iterator[Dep]:
+    def _line(self, path: str, table: str, key: str) -> int | None:
+        """Only an error needs a line number, so the text is decoded and searched only then."""
+        return tomlfile.line_of(self.snap.text(path) or "", _table_path(table), key)
+
+    def _deps(self, d: str, data: Mapping[str, Any], path: str) -> Iterator[Dep]:
         for table_name, table, kind in _dep_tables(data):
             if not isinstance(table, dict):
                 raise BuildctlError(f"[{table_name}] must be a table", file=path)
             for key, spec in table.items():
-                yield self._dep(d, key, spec, kind, table_name, text, path)
+                yield self._dep(d, key, spec, kind, table_name, path)
 
-    def _dep(self, d: str, key: str, spec: Any, kind: DepKind, table: str, text: str, path: str) -> Dep:
+    def _dep(self, d: str, key: str, spec: Any, kind: DepKind, table: str, path: str) -> Dep:
         base_dir = d
         inherited = False
         if isinstance(spec, dict) and spec.get("workspace") is True:
@@ -240,7 +299,7 @@ class _Loader:
                 raise BuildctlError(
                     f"dependency '{key}' says workspace = true, but [workspace.dependencies] has no '{key}'",
                     file=path,
-                    line=tomlfile.line_of(text, _table_path(table), key),
+                    line=self._line(path, table, key),
                     hint=f"add '{key}' to [workspace.dependencies] in the root Cargo.toml",
                 )
             merged: dict[str, Any] = dict(ws_spec) if isinstance(ws_spec, dict) else {"version": ws_spec}
@@ -254,7 +313,7 @@ class _Loader:
             raise BuildctlError(
                 f"dependency '{key}' must be a version string or a table",
                 file=path,
-                line=tomlfile.line_of(text, _table_path(table), key),
+                line=self._line(path, table, key),
             )
         package = spec.get("package", key)
         dep_path = spec.get("path")
@@ -263,7 +322,7 @@ class _Loader:
             raise BuildctlError(
                 f"path dependency '{key}' leaves the repository ({dep_path!r})",
                 file=path,
-                line=tomlfile.line_of(text, _table_path(table), key),
+                line=self._line(path, table, key),
             )
         return Dep(key, str(package), kind, resolved, inherited, table)
 
@@ -289,26 +348,7 @@ def _dep_tables(data: Mapping[str, Any]) -> Iterator[tuple[str, Any, DepKind]]:
                         yield f"target.'{cfg}'.{name}", body[name], kind
 
 
-def _bin_stems(files: Iterable[str]) -> dict[str, list[str]]:
-    """Crate directory → names of the binaries under its src/bin (found in one pass over the tree)."""
-    stems: dict[str, list[str]] = {}
-    for p in files:
-        head, sep, rest = p.rpartition("src/bin/")
-        if not sep or (head and not head.endswith("/")):
-            continue
-        if rest.endswith(".rs") and "/" not in rest:
-            stem = rest[:-3]
-        elif rest.endswith("/main.rs") and rest.count("/") == 1:
-            stem = rest.split("/", 1)[0]
-        else:
-            continue
-        stems.setdefault(head.rstrip("/"), []).append(stem)
-    return stems
-
-
-def _bins(
-    snap: Snapshot, d: str, name: str, data: Mapping[str, Any], stems: Iterable[str]
-) -> tuple[str, ...]:
+def _bins(snap: Snapshot, d: str, name: str, data: Mapping[str, Any]) -> tuple[str, ...]:
     bins: list[str] = []
     declared = data.get("bin", [])
     if isinstance(declared, list):
@@ -317,5 +357,5 @@ def _bins(
     if package.get("autobins", True) is not False:
         if snap.exists(join(d, "src/main.rs")) and name not in bins:
             bins.append(name)
-        bins.extend(s for s in sorted(stems) if s not in bins)
+        bins.extend(stem for stem in snap.bin_stems(d) if stem not in bins)
     return tuple(bins)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -24,8 +25,37 @@ Examples:
 """
 
 
+# Command name → module; a module is imported only when its command runs (or --help lists it),
+# so `affected` never pays for docker, urllib or gitpython.
+COMMANDS = {
+    "affected": "buildctl.cli.affected",
+    "plan": "buildctl.cli.plan",
+    "graph": "buildctl.cli.graph",
+    "explain": "buildctl.cli.explain",
+    "check": "buildctl.cli.check",
+    "build": "buildctl.cli.build",
+    "warm": "buildctl.cli.warm",
+    "bump": "buildctl.cli.bump",
+    "ci": "buildctl.cli.ci",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(module).command
+        return command
+
+
 @click.group(
-    epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    epilog=EXAMPLES,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="buildctl")
 @click.option(
@@ -42,16 +72,6 @@ Examples:
 def cli(ctx: click.Context, repo: str, map_path: str | None) -> None:
     """Decide from the Cargo graph what a Rust monorepo's CI must build, build it, and deploy it."""
     ctx.obj = AppContext(repo_arg=repo, map_arg=map_path)
-
-
-def _register() -> None:
-    from buildctl.cli import affected, build, bump, check, ci, explain, graph, plan, warm
-
-    for module in (affected, plan, graph, explain, check, build, warm, bump, ci):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

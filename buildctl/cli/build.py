@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
+from pathlib import Path
 
 import click
 
-from buildctl import gha, report
+from buildctl import fingerprint, gha, gitrepo, report
 from buildctl.analyze import RangeOptions, requested_plan
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
+from buildctl.detect import Side
 from buildctl.errors import PartialFailure
 from buildctl.execute import BuildOptions, cook_ref
 from buildctl.plan import Plan
+from buildctl.snapshot import Snapshot
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -40,21 +43,43 @@ def build_options(
     )
 
 
-def dry_run_steps(cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
-    args = " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in sorted(opts.build_args.items()))
-    cook = cook_ref(cfg, opts, "<recipe-key>")
-    lines = [f"# head {plan.head}", f"docker build -f {cfg.dockerfile} --target cook -t {cook} {args} ."]
-    for svc in plan.services:
-        if not svc.build:
-            continue
-        image = svc.image or f"buildctl-local/{svc.name}"
-        lines.append(
-            f"docker build -f {cfg.dockerfile} --target runtime --cache-from {cook} "
-            f"--build-arg SERVICE_NAME={svc.name} --build-arg REVISION={plan.head} {args} -t {image}:{svc.tags[0]} ."
+def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
+    """The engine calls a build would make, as docker commands: the same cook key, build args,
+    tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone."""
+    side = Side(Snapshot.at(repo, plan.head), cfg.root)
+    targets = [s for s in plan.services if s.build]
+    crates = {s.name: s.crate for s in targets}
+    fps = fingerprint.service_fingerprints(side, crates, cfg.dockerfile, opts.build_args)
+    cook = cook_ref(cfg, opts, fingerprint.cook_key(side, cfg.dockerfile, opts.build_args))
+    created = gitrepo.commit_time(repo, plan.head) if targets else ""
+
+    def build_args(extra: dict[str, str]) -> str:
+        return " ".join(
+            f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in {**opts.build_args, **extra}.items()
         )
-        lines.extend(f"docker tag {image}:{svc.tags[0]} {image}:{tag}" for tag in svc.tags[1:])
-        if opts.push:
-            lines.extend(f"docker push {image}:{tag}" for tag in svc.tags)
+
+    lines = [
+        f"# head {plan.head}",
+        f"docker build -f {cfg.dockerfile} --network host --target cook -t {cook} {build_args({})} .",
+    ]
+    for svc in targets:
+        image = svc.image or f"buildctl-local/{svc.name}"
+        args = build_args(
+            {
+                "SERVICE_NAME": svc.name,
+                "REVISION": plan.head,
+                "CREATED": created,
+                "SOURCE_URL": opts.source_url,
+            }
+        )
+        tags = [*svc.tags, f"fp-{fps[svc.name]}"]
+        lines.append(
+            f"docker build -f {cfg.dockerfile} --network host --target runtime --cache-from {cook} "
+            f"{args} -t {image}:{tags[0]} ."
+        )
+        lines.extend(f"docker tag {image}:{tags[0]} {image}:{tag}" for tag in tags[1:])
+        if opts.push and svc.image:
+            lines.extend(f"docker push {image}:{tag}" for tag in tags)
     return "\n".join(lines) + "\n"
 
 
@@ -102,7 +127,7 @@ def command(
         plan = app.plan(opts)
     bopts = build_options(cfg, push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
     if dry_run:
-        click.echo(dry_run_steps(cfg, plan, bopts), nl=False)
+        click.echo(dry_run_steps(app.repo, cfg, plan, bopts), nl=False)
         return
     from buildctl.build import Engine
     from buildctl.execute import run_builds
