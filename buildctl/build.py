@@ -18,6 +18,7 @@ from buildctl.errors import BuildctlError
 from buildctl.registry import Credentials, scrub
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LogSink = Callable[[str], None]
 
 
@@ -45,10 +46,11 @@ def _engine_error(exc: Exception) -> BuildctlError:
 def _failure(target: str, detail: str, step_log: Sequence[str]) -> str:
     """The engine's reason (`... returned a non-zero code: 101`) and, under it, what the failing
     step said: from its first `error` line (the compiler's errors with their `--> file:line`),
-    else its last lines."""
-    first = next((i for i, line in enumerate(step_log) if line.startswith("error")), None)
-    said = step_log[first : first + 40] if first is not None else step_log[-20:]
-    text = "\n".join(line.rstrip() for line in said if line.strip())
+    else its last lines. The engine colours a step's stderr; the message has no escapes."""
+    lines = [_ANSI.sub("", line).rstrip() for line in step_log]
+    lines = [line for line in lines if line.strip() and not line.startswith("Removing intermediate")]
+    first = next((i for i, line in enumerate(lines) if line.startswith("error")), None)
+    text = "\n".join(lines[first : first + 40] if first is not None else lines[-20:])
     return f"docker build ({target}) failed: {detail}" + (f"\n{text}" if text else "")
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -17,6 +19,8 @@ from buildctl.errors import PartialFailure
 from buildctl.execute import BuildOptions, cook_ref
 from buildctl.plan import Plan
 from buildctl.snapshot import Snapshot
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -41,6 +45,26 @@ def build_options(
         source_url=cfg.build.source_url,
         environ=os.environ,
     )
+
+
+def mask_registry_token(cfg: WorkspaceMap) -> None:
+    """In GitHub Actions, tell the runner to hide the registry token before anything could print it."""
+    if not (gha.in_actions() and cfg.registry):
+        return
+    from buildctl.registry import credentials, split_image
+
+    creds = credentials(split_image(cfg.registry)[0], os.environ)
+    if creds:
+        click.echo(gha.mask(creds.password), err=True)
+
+
+def shared_build_options(func: F) -> F:
+    """Options every command that builds takes."""
+    func = click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")(func)
+    func = click.option(
+        "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument."
+    )(func)
+    return func
 
 
 def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
@@ -100,9 +124,8 @@ def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions)
 @click.option(
     "--skip-existing", is_flag=True, help="Re-tag, not rebuild, a service whose input fingerprint is pushed."
 )
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
 @click.option("--dry-run", is_flag=True, help="Print the build and push steps; build nothing.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")
+@shared_build_options
 @format_option("text", "json")
 @pass_app
 def command(
@@ -134,12 +157,8 @@ def command(
     from buildctl.progress import Progress
 
     progress = Progress(verbose=verbose, actions=gha.in_actions())
-    if bopts.push and gha.in_actions():
-        from buildctl.registry import credentials, split_image
-
-        creds = credentials(split_image(cfg.registry or "")[0], os.environ) if cfg.registry else None
-        if creds:
-            click.echo(gha.mask(creds.password), err=True)
+    if bopts.push:
+        mask_registry_token(cfg)
     to_build = [s for s in plan.services if s.build]
     result = run_builds(
         app.repo,

@@ -8,7 +8,7 @@ import click
 
 from buildctl import gha, report
 from buildctl.analyze import RangeOptions, head_side
-from buildctl.cli.build import build_options
+from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.errors import PartialFailure
 
@@ -28,10 +28,9 @@ from buildctl.errors import PartialFailure
 @click.option(
     "--skip-existing", is_flag=True, help="Re-tag, not rebuild, images whose input fingerprint is pushed."
 )
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
 @click.option("--remote", help="Remote the bump is pushed to.  [default: upstream, else origin]")
 @click.option("--branch", help="Branch the bump is pushed to.  [default: upstream, else current]")
-@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")
+@shared_build_options
 @format_option("text", "json")
 @pass_app
 def command(
@@ -65,12 +64,8 @@ def command(
         cfg, push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args
     )
     actions = gha.in_actions()
-    if actions and settings.push and cfg.registry:
-        from buildctl.registry import credentials, split_image
-
-        creds = credentials(split_image(cfg.registry)[0], os.environ)
-        if creds:
-            click.echo(gha.mask(creds.password), err=True)
+    if settings.push:
+        mask_registry_token(cfg)
     progress = Progress(verbose=verbose, actions=actions)
     click.echo(report.text(plan), nl=False, err=True)
     result = pipeline.run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from buildctl import gitrepo, report
-from buildctl.cli.build import build_options
+from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app
 
 
@@ -14,8 +14,7 @@ from buildctl.cli.context import AppContext, format_option, pass_app
     epilog="\b\nExamples:\n  buildctl warm\n  buildctl warm --build-arg CHEF_IMAGE=buildctl.local/rust-chef:latest",
 )
 @click.option("--head", help="Warm the recipe of this revision.  [default: HEAD]")
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every line of the build log.")
+@shared_build_options
 @format_option("text", "json")
 @pass_app
 def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verbose: bool, fmt: str) -> None:
@@ -29,6 +28,7 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
 
     cfg = app.map
     opts = build_options(cfg, push=True, jobs=1, skip_existing=False, build_args=build_args)
+    mask_registry_token(cfg)
     head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     info = warm(app.repo, cfg, head_sha, opts, Engine(), progress.log)
