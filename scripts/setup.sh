@@ -23,6 +23,7 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v curl >/dev/null || need+=(curl)
 command -v git >/dev/null || need+=(git)
+command -v jq >/dev/null || need+=(jq)
 if ((${#need[@]})); then
     command -v apt-get >/dev/null || die "apt-get not found; install: ${need[*]}"
     log "apt-get install ${need[*]}"
