@@ -309,6 +309,18 @@ def test_from_a_build_result_bumps_only_what_was_pushed(
     assert (root / "deployments/world-state/kustomization.yaml").read_text() == OVERLAY
 
 
+def test_several_build_results_one_per_matrix_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tree(tmp_path, (FIXTURES / "comments.input.yaml").read_text(), world_state=OVERLAY)
+    first, second = tmp_path / "auth.json", tmp_path / "world.json"
+    first.write_text(json.dumps({"services": {"auth-service": {"status": "pushed", "tag": T, "digest": D}}}))
+    second.write_text(json.dumps({"services": {"world-state": {"status": "skipped", "tag": T, "digest": D}}}))
+    code, out, _ = run(capsys, "--repo", str(root), "bump", "--from", str(first), "--from", str(second))
+    assert code == 0
+    assert (root / KFILE).read_bytes() == (FIXTURES / "comments.expected.yaml").read_bytes()
+    assert f"newTag: {T}" in (root / "deployments/world-state/kustomization.yaml").read_text()
+    assert "world-state  updated" in out
+
+
 def test_a_build_result_that_pushed_nothing_bumps_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -54,10 +54,11 @@ def _text(outcome: bump.Outcome) -> str:
 @click.argument("requests", nargs=-1, metavar="SERVICE=TAG[@sha256:DIGEST]...")
 @click.option(
     "--from",
-    "result",
+    "results",
+    multiple=True,
     type=click.File("r"),
     metavar="RESULT.json",
-    help="A `build --format json` result: bump the services it pushed.",
+    help="A `build --format json` result: bump the services it pushed (repeatable, e.g. one per matrix job).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the unified diff on stdout and write nothing.")
 @click.option(
@@ -77,7 +78,7 @@ def _text(outcome: bump.Outcome) -> str:
 def command(
     app: AppContext,
     requests: tuple[str, ...],
-    result: IO[str] | None,
+    results: tuple[IO[str], ...],
     dry_run: bool,
     commit: bool,
     push: bool,
@@ -93,7 +94,7 @@ def command(
     checked before any is written, and each is replaced atomically. A deployed sha-X that
     descends from the requested sha-Y is newer and is left alone.
     """
-    if not requests and result is None:
+    if not requests and not results:
         raise click.UsageError("name at least one SERVICE=TAG, or pass --from RESULT.json")
     if dry_run and (commit or push):
         raise click.UsageError("--dry-run writes nothing, so it cannot --commit or --push")
@@ -102,11 +103,11 @@ def command(
     root, is_git = _root(app, need_git=commit or push)
     cfg = load_map(root, Path(app.map_arg).resolve() if app.map_arg else None)
     asked = [bump.parse_arg(arg, cfg.services) for arg in requests]
-    if result is not None:
+    for result in results:
         asked += bump.parse_result(result.read(), result.name, cfg)
     wanted = bump.merge(asked)
     if not wanted:
-        _say(f"nothing to bump: {result.name if result else 'no request'} pushed no service")
+        _say(f"nothing to bump: {', '.join(r.name for r in results) or 'no request'} pushed no service")
     out: dict[str, Any] = {"commit": None, "pushed": False}
     if dry_run:
         outcome = bump.compute(cfg, wanted, deploy.reader(root), deploy.ancestry(root if is_git else None))
