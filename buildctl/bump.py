@@ -87,6 +87,8 @@ def parse_result(text: str, file: str, cfg: WorkspaceMap) -> list[Request]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BuildctlError(f"is not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except (ValueError, RecursionError) as exc:  # an integer or nesting too big for Python
+        raise BuildctlError(f"is not valid JSON: {exc}", file=file) from None
     services = data.get("services") if isinstance(data, dict) else None
     if not isinstance(services, dict):
         raise BuildctlError('expected {"services": {"<service>": {"status": ..., "tag": ...}}}', file=file)

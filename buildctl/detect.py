@@ -26,11 +26,13 @@ class Effect:
     deploy: bool = False
     reasons: list[str] = field(default_factory=list)
     chains: list[tuple[str, ...]] = field(default_factory=list)  # crate chains, changed crate first
+    _seen: set[str] = field(default_factory=set, repr=False)  # a 100,000-file diff: no list scans
 
     def add(self, reason: str, *, build: bool, chain: tuple[str, ...] = ()) -> None:
         self.build = self.build or build
         self.deploy = True
-        if reason not in self.reasons:
+        if reason not in self._seen:
+            self._seen.add(reason)
             self.reasons.append(reason)
         if chain and chain not in self.chains:
             self.chains.append(chain)
@@ -69,6 +71,19 @@ def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:
                 + did_you_mean(svc.crate, ws.crates),
                 file=cfg.file,
                 hint=f"set `crate` under [services.{svc.name}] to the package name in its Cargo.toml",
+            )
+
+
+def check_buildable(cfg: WorkspaceMap, ws: Workspace, services: Iterable[str]) -> None:
+    """Before a build: the map matches the workspace, and each service has a binary to ship."""
+    check_services(cfg, ws)
+    for name in services:
+        crate = ws.crates[cfg.services[name].crate]
+        if not crate.bins:
+            raise BuildctlError(
+                f"service '{name}' maps to crate '{crate.name}', a library: it has no binary to ship",
+                file=cfg.file,
+                hint=f"set `crate` under [services.{name}] to the binary crate, or remove the service",
             )
 
 

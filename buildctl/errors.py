@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """Text from the repository (file names, keys, remote messages) as one inert line: control
+    characters are shown escaped, never obeyed, and nothing in it can act as a GitHub Actions
+    workflow command. The runner reads `::cmd::` at the start of a line (leading blanks
+    trimmed) and the legacy `##[cmd]` anywhere in a line, on stdout and stderr alike."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text).replace("##[", "##\\x5b")
+    if out.lstrip().startswith("::"):
+        head = len(out) - len(out.lstrip())
+        out = out[:head] + "\\x3a" + out[head + 1 :]
+    return out
+
+
+def printable_lines(text: str) -> str:
+    """`printable` for each line: a message may span lines, and each stays inert."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 class BuildctlError(Exception):
     """An error with a message fit for the user: what went wrong, where, and what to do.
 
@@ -29,9 +46,9 @@ class BuildctlError(Exception):
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        text = f"{where}{self.message}"
+        text = printable_lines(printable(where) + self.message)
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable_lines(self.hint)}"
         return text
 
 

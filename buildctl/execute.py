@@ -16,7 +16,7 @@ from typing import Any, Literal
 from buildctl import fingerprint, gitrepo
 from buildctl.build import BuildOutcome, Engine
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Side
+from buildctl.detect import Side, check_buildable
 from buildctl.errors import BuildctlError
 from buildctl.plan import Plan, ServicePlan
 from buildctl.registry import Credentials, RegistryAPI, credentials, retrying, split_image
@@ -223,6 +223,7 @@ def run_builds(
     on_done: Callable[[ServiceResult], None] = lambda r: None,
 ) -> BuildReport:
     builder = Builder(repo, cfg, plan, engine, opts, log)
+    check_buildable(cfg, builder.side.ws, [s.name for s in services])
     if opts.push:
         if not cfg.registry:
             raise BuildctlError(

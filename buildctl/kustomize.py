@@ -52,6 +52,8 @@ def _parse_all(text: str, file: str, compose: bool = False) -> list[Any]:
             file=file,
             line=mark.line + 1 if mark is not None else None,
         ) from None
+    except Exception as exc:  # the library on text it cannot read: `!!int abc`, a bare `!!int`, …
+        raise BuildctlError(f"is not valid YAML: {type(exc).__name__}: {exc}", file=file) from None
 
 
 def load(text: str, file: str) -> Any:
@@ -218,7 +220,11 @@ def containers(text: str, file: str) -> list[Container]:
     """Containers (and init containers) of the workloads in a resource file."""
     out: list[Container] = []
     for doc in _parse_all(text, file):
-        if not isinstance(doc, dict) or doc.get("kind") not in WORKLOAD_KINDS:
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("kind"), str)
+            or doc["kind"] not in WORKLOAD_KINDS
+        ):
             continue
         spec: Any = doc.get("spec") or {}
         path = {"Pod": [], "CronJob": ["jobTemplate", "spec", "template", "spec"]}.get(

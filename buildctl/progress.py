@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sys
 import threading
+import uuid
 from typing import TextIO
 
 from buildctl import gha
+from buildctl.errors import printable
 from buildctl.execute import BuildReport
 
 _MILESTONES = ("failed:", "fingerprint ", "retrying", "building", "cook ")
@@ -34,9 +36,14 @@ class Progress:
             lines = self._buffers.pop(who, [])
             if self.actions:
                 print(gha.group(f"{who}: {status}"), file=self.stream)
+                # A build log line must not act as a workflow command, and indenting it does not
+                # stop one (the runner trims leading blanks, and reads `##[cmd]` mid-line): the
+                # log goes between ::stop-commands:: and an end token nobody can guess.
+                token = f"buildctl-{uuid.uuid4().hex}"
+                print(f"::stop-commands::{token}", file=self.stream)
                 for line in lines:
-                    # A build log line must not act as a workflow command.
-                    print(("  " + line) if line.startswith("::") else line, file=self.stream)
+                    print(line, file=self.stream)
+                print(f"::{token}::", file=self.stream)
                 print(gha.ENDGROUP, file=self.stream, flush=True)
             else:
                 print(f"[{who}] {status}", file=self.stream, flush=True)
@@ -51,7 +58,7 @@ class Progress:
         for name, r in sorted(report.services.items()):
             table.add_row(
                 name,
-                r.status if not r.error else f"{r.status}: {r.error[:80]}",
+                r.status if not r.error else f"{r.status}: {printable(r.error[:80])}",
                 f"{r.image}:{r.tags[0]}" if r.image and r.tags else "-",
                 (r.digest or "-")[:19],
                 f"{r.duration:.1f}s",

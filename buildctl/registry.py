@@ -160,13 +160,21 @@ class RegistryAPI:
         elif challenge.lower().startswith("bearer"):
             params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
             query = urllib.parse.urlencode({"service": params.get("service", ""), "scope": scope})
-            req = urllib.request.Request(f"{params.get('realm', '')}?{query}")
-            if self.creds is not None:
-                raw = f"{self.creds.username}:{self.creds.password}".encode()
-                req.add_header("Authorization", "Basic " + base64.b64encode(raw).decode())
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                body = json.loads(resp.read())
-            value = "Bearer " + (body.get("token") or body.get("access_token") or "")
+            realm = params.get("realm", "")
+            try:
+                req = urllib.request.Request(f"{realm}?{query}")
+                if self.creds is not None:
+                    raw = f"{self.creds.username}:{self.creds.password}".encode()
+                    req.add_header("Authorization", "Basic " + base64.b64encode(raw).decode())
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    body = json.loads(resp.read())
+                token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+            except (urllib.error.URLError, OSError, ValueError) as exc:  # HTTPError is a URLError
+                raise BuildctlError(
+                    f"registry {self.host} sent buildctl to {realm!r} for a token, and getting one failed: "
+                    + scrub(str(exc), self.creds)
+                ) from None
+            value = "Bearer " + (token if isinstance(token, str) else "")
         else:
             return None
         self._token[scope] = value

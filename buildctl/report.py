@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from buildctl.errors import printable as printable  # file names: shown, never obeyed
 from buildctl.gha import cell
 from buildctl.plan import Plan
 
@@ -12,16 +13,14 @@ MAX_REASONS = 5
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # `##[` can only be inside a JSON string here; `#\u0023[` means the same and is no legacy
+    # workflow command to the Actions runner, which reads stdout too.
+    text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False)
+    return text.replace("##[", "#\\u0023[") + "\n"
 
 
 def _short(sha: str | None) -> str:
     return sha[:12] if sha else "-"
-
-
-def printable(text: str) -> str:
-    """File names may hold newlines or terminal escapes; show them, never obey them."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def text(plan: Plan, *, detail: bool = False, all_reasons: bool = False) -> str:

@@ -17,8 +17,8 @@ _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 def parse(text: str, file: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = _decode_error_line(exc)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, or an integer or nesting too big
+        line = _decode_error_line(exc) if isinstance(exc, tomllib.TOMLDecodeError) else None
         raise BuildctlError(
             f"is not valid TOML: {exc}",
             file=file,

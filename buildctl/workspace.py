@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -25,6 +26,8 @@ _DEP_TABLES: dict[str, DepKind] = {
     "dev-dependencies": "dev",
     "dev_dependencies": "dev",
 }
+
+_PACKAGE_NAME = re.compile(r"[\w-]+")  # cargo: Unicode XID characters, '-' and '_'
 
 
 class Dep(NamedTuple):  # a NamedTuple, not a dataclass: thousands are made per run
@@ -248,6 +251,13 @@ class _Loader:
                 "has no [package] name", file=path, hint="a workspace member needs [package] with a name"
             )
         name: str = package["name"]
+        if not _PACKAGE_NAME.fullmatch(name):
+            raise BuildctlError(
+                f"package name {name!r} is not a Cargo package name",
+                file=path,
+                line=tomlfile.line_of(self.snap.text(path) or "", ["package"], "name"),
+                hint="use letters, digits, '-' and '_' only (cargo refuses anything else too)",
+            )
         deps = tuple(self._deps(d, data, path))
         crate = Crate(
             name=name,

@@ -359,7 +359,6 @@ def test_a_bad_build_result_is_an_error(
     assert message in err
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kustomize_renders_every_bumped_overlay_with_the_new_image(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -149,5 +149,7 @@ def test_lock_bump_of_a_crate_only_one_service_uses(mono: Repo) -> None:
     finally:
         mono.git("reset", "-q", "--hard", base)
     assert out["build"] == ["physics-service"]
-    assert out["services"]["physics-service"]["reasons"] == ["Cargo.lock: fastrand 2.3.0 -> 2.5.0 -> physics-service"]
+    assert out["services"]["physics-service"]["reasons"] == [
+        "Cargo.lock: fastrand 2.3.0 -> 2.5.0 -> physics-service"
+    ]
     assert len(paths_filter_builds(["Cargo.lock"])) == 0  # the globs never listed the lock: a missed build

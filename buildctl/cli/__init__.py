@@ -37,6 +37,7 @@ COMMANDS = {
     "warm": "buildctl.cli.warm",
     "bump": "buildctl.cli.bump",
     "ci": "buildctl.cli.ci",
+    "init": "buildctl.cli.init",
 }
 
 

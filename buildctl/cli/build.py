@@ -14,7 +14,7 @@ from buildctl import fingerprint, gha, gitrepo, report
 from buildctl.analyze import RangeOptions, requested_plan
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Side
+from buildctl.detect import Side, check_buildable
 from buildctl.errors import PartialFailure
 from buildctl.execute import BuildOptions, cook_ref
 from buildctl.plan import Plan
@@ -72,6 +72,7 @@ def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions)
     tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone."""
     side = Side(Snapshot.at(repo, plan.head), cfg.root)
     targets = [s for s in plan.services if s.build]
+    check_buildable(cfg, side.ws, [s.name for s in targets])
     crates = {s.name: s.crate for s in targets}
     fps = fingerprint.service_fingerprints(side, crates, cfg.dockerfile, opts.build_args)
     cook = cook_ref(cfg, opts, fingerprint.cook_key(side, cfg.dockerfile, opts.build_args))

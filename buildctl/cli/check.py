@@ -29,7 +29,7 @@ def command(app: AppContext, strict: bool, rev: str | None, fmt: str) -> None:
     else:
         for f in findings:
             where = f"{f.file}:{f.line}: " if f.file and f.line else (f"{f.file}: " if f.file else "")
-            click.echo(f"{f.level}: {where}{report.printable(f.message)}", err=True)
+            click.echo(f"{f.level}: {report.printable(where + f.message)}", err=True)
             if gha.in_actions():
                 click.echo(gha.annotation(f.level, f.message, file=f.file, line=f.line), err=True)
         click.echo(
