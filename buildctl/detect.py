@@ -120,18 +120,24 @@ class Detector:
     def run(self, changes: Iterable[Change]) -> dict[str, Effect]:
         check_services(self.cfg, self.head.ws)
         paths = sorted({p for c in changes for p in c.paths()})
+        # Reasons of one kind for one service are grouped: the first path, then "(+N more)".
+        grouped: dict[tuple[str | None, str, bool], list[str]] = {}
+
+        def note(service: str | None, label: str, text: str, *, build: bool) -> None:
+            grouped.setdefault((service, label, build), []).append(text)
+
         for path in paths:
             kind, detail = self.classify(path)
             if kind == "build_all":
-                self.everything(f"build_all: {path} (matches {detail})")
+                note(None, kind, f"build_all: {path} (matches {detail})", build=True)
             elif kind == "deploy_all":
-                self.everything(f"deploy_all: {path} (matches {detail})", build=False)
+                note(None, kind, f"deploy_all: {path} (matches {detail})", build=False)
             elif kind == "input":
                 for svc in self.cfg.services.values():
                     if glob := svc.inputs.match(path):
-                        self._effect(svc.name).add(f"input: {path} (matches {glob})", build=True)
+                        note(svc.name, kind, f"input: {path} (matches {glob})", build=True)
             elif kind == "deployment":
-                self._effect(detail).add(f"deploy: {path}", build=False)
+                note(detail, kind, f"deploy: {path}", build=False)
             elif kind == "root_manifest":
                 self._root_manifest(path)
             elif kind == "lock":
@@ -139,7 +145,13 @@ class Detector:
             elif kind == "crate":
                 self._crate_file(detail, path)
             elif kind == "unowned" and self.cfg.rules.unowned == "all":
-                self.everything(f"unowned path: {path}")
+                note(None, kind, f"unowned path: {path}", build=True)
+        for (service, _, build), texts in grouped.items():
+            reason = texts[0] + (f" (+{len(texts) - 1} more)" if len(texts) > 1 else "")
+            if service is None:
+                self.everything(reason, build=build)
+            else:
+                self._effect(service).add(reason, build=build)
         self._propagate()
         return dict(sorted(self.effects.items()))
 

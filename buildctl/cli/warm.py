@@ -32,6 +32,7 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
     head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     info = warm(app.repo, cfg, head_sha, opts, Engine(), progress.log)
+    progress.done("cook", str(info["status"]))
     if fmt == "json":
         click.echo(report.dumps(info), nl=False)
     elif info["status"] == "exists":
