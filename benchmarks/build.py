@@ -55,12 +55,12 @@ class Timed:
 class Bench:
     buildctl: Path
     work: Path
-    registry: str  # host:port
+    reg: Any  # tests.docker_support.Registry
     ledger: Any
     api: Any
     verbose: bool
     samples: dict[str, list[float]] = field(default_factory=dict)
-    sizes: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, tuple[float, float]] = field(default_factory=dict)  # engine MB, pushed MB
     log_n: int = 0
 
     def run(self, repo: Path, *args: str) -> Timed:
@@ -99,7 +99,7 @@ def statuses(data: dict[str, Any]) -> dict[str, str]:
 
 
 def scenario_abc(bench: Bench, support: Any, jobs: int) -> None:
-    repo = support.scratch_monorepo(bench.work / f"abc-{bench.log_n}", f"{bench.registry}/bench")
+    repo = support.scratch_monorepo(bench.work / f"abc-{bench.log_n}", f"{bench.reg.addr}/bench")
     services = list(support.SERVICES)
     say("(a) cold build of all nine services")
     a = bench.run(repo.path, "build", "--all", "--push", "--jobs", str(jobs))
@@ -107,8 +107,11 @@ def scenario_abc(bench: Bench, support: Any, jobs: int) -> None:
     check(statuses(a.data) == dict.fromkeys(services, "pushed"), "(a) pushes all nine", a.data)
     bench.add("a", a.seconds)
     for name, svc in a.data["services"].items():
-        bench.sizes[name] = bench.api.inspect_image(f"{svc['image']}:{svc['tag']}")["Size"] / 1e6
-    bench.sizes["(cook image)"] = bench.api.inspect_image(a.data["cook"]["image"])["Size"] / 1e6
+        size = bench.api.inspect_image(f"{svc['image']}:{svc['tag']}")["Size"] / 1e6
+        _, _, body = bench.reg.get(f"/v2/bench/{name}/manifests/{svc['tag']}")
+        pushed = sum(layer["size"] for layer in json.loads(body)["layers"]) / 1e6
+        bench.sizes[name] = (size, pushed)
+    bench.sizes["(cook image)"] = (bench.api.inspect_image(a.data["cook"]["image"])["Size"] / 1e6, 0.0)
 
     say("(b) one service's source changed")
     base = repo.head()
@@ -136,7 +139,7 @@ def scenario_abc(bench: Bench, support: Any, jobs: int) -> None:
 
 
 def scenario_d(bench: Bench, support: Any) -> None:
-    repo = support.scratch_monorepo(bench.work / f"d-{bench.log_n}", f"{bench.registry}/bench-d")
+    repo = support.scratch_monorepo(bench.work / f"d-{bench.log_n}", f"{bench.reg.addr}/bench-d")
     say("(d) nine services, one shared cook")
     shared = bench.run(repo.path, "build", "--all", "--jobs", "1")
     check(shared.data["cook"]["cook_step"] == "compiled", "(d) shared cook compiled", shared.data["cook"])
@@ -204,8 +207,11 @@ def table(bench: Bench, runs: int, jobs: int, engine: str) -> str:
     ]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.append("")
-    lines.append("runtime image sizes (MB, as the engine reports them):")
-    lines += [f"  {name:<22} {size:7.1f}" for name, size in sorted(bench.sizes.items())]
+    lines.append("image sizes (MB): on the engine (uncompressed) / in the registry (compressed layers)")
+    lines += [
+        f"  {name:<22} {size:7.1f} / {pushed:5.1f}" if pushed else f"  {name:<22} {size:7.1f} / (not pushed)"
+        for name, (size, pushed) in sorted(bench.sizes.items())
+    ]
     lines.append("")
     lines.append(
         "samples (s): " + ", ".join(f"{k}={[round(v, 1) for v in vs]}" for k, vs in bench.samples.items())
@@ -239,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="buildctl-bench-"))
     registry = support.Registry.start(work / "registry")
     ledger = support.ImageLedger(namespaces=[f"{registry.addr}/"])
-    bench = Bench(opts.buildctl, work, registry.addr, ledger, api, not opts.quiet)
+    bench = Bench(opts.buildctl, work, registry, ledger, api, not opts.quiet)
     steps: list[Callable[[], None]] = []
     if opts.only in (None, "abc"):
         steps.append(lambda: scenario_abc(bench, support, opts.jobs))
