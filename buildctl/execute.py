@@ -156,10 +156,6 @@ class Builder:
         tags = list(svc.tags)
         result = ServiceResult(svc.name, "built", svc.image, tags, fingerprint=fp)
         try:
-            reuse = self.opts.skip_existing and self.opts.push and self.api is not None and svc.image
-            if reuse and self._retag_existing(svc, fp, result):
-                result.duration = time.monotonic() - started
-                return result
             self.log(svc.name, f"building {image}:{tags[0]}")
             outcome = self.engine.build(
                 context=context,
@@ -186,6 +182,21 @@ class Builder:
         except BuildctlError as exc:
             result.status, result.error = "failed", exc.message
             self.log(svc.name, f"failed: {exc.message}")
+        result.duration = time.monotonic() - started
+        return result
+
+    def reuse(self, svc: ServicePlan, fp: str) -> ServiceResult | None:
+        """With --skip-existing: the image already pushed for this fingerprint, re-tagged; else None."""
+        if not (self.opts.skip_existing and self.opts.push and self.api is not None and svc.image):
+            return None
+        started = time.monotonic()
+        result = ServiceResult(svc.name, "skipped", svc.image, list(svc.tags), fingerprint=fp)
+        try:
+            if not self._retag_existing(svc, fp, result):
+                return None
+        except BuildctlError as exc:
+            self.log(svc.name, f"cannot reuse fp-{fp}, building instead: {exc.message}")
+            return None
         result.duration = time.monotonic() - started
         return result
 
@@ -234,20 +245,32 @@ def run_builds(
     if not services:
         return report
     gitrepo.require_checkout_of(repo, plan.head)
+    crates = {s.name: s.crate for s in services}
+    fps = fingerprint.service_fingerprints(builder.side, crates, cfg.dockerfile, opts.build_args)
+    to_build = []
+    for svc in services:
+        reused = builder.reuse(svc, fps[svc.name])
+        if reused is None:
+            to_build.append(svc)
+        else:
+            report.services[svc.name] = reused
+            on_done(reused)
+    if not to_build:
+        report.cook = {"skipped": "every service's fingerprint was already in the registry"}
+        return report
     try:
         cook, report.cook = builder.cook(repo)
     except BuildctlError as exc:
         # Without dependencies nothing can build: every service fails with the cook's reason.
         report.cook = {"error": exc.message}
-        for svc in services:
+        for svc in to_build:
             report.services[svc.name] = ServiceResult(
                 svc.name, "failed", svc.image, list(svc.tags), error=exc.message
             )
+            on_done(report.services[svc.name])
         return report
-    crates = {s.name: s.crate for s in services}
-    fps = fingerprint.service_fingerprints(builder.side, crates, cfg.dockerfile, opts.build_args)
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        futures = [pool.submit(builder.build_one, s, repo, cook, fps[s.name]) for s in services]
+        futures = [pool.submit(builder.build_one, s, repo, cook, fps[s.name]) for s in to_build]
         for future in as_completed(futures):
             result = future.result()
             report.services[result.service] = result
