@@ -38,6 +38,8 @@ class Cache:
     path: Path | None
     _entries: dict[str, Any] | None = field(default=None, repr=False)
     _new: dict[str, Any] = field(default_factory=dict, repr=False)
+    _trees: dict[str, str] | None = field(default=None, repr=False)
+    _trees_dirty: bool = field(default=False, repr=False)
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -69,6 +71,33 @@ class Cache:
     def put(self, oid: str, parsed: dict[str, Any]) -> None:
         self._new[oid] = parsed
 
+    def _trees_path(self) -> Path | None:
+        return self.path.parent / f"trees-{MODEL_VERSION}.json" if self.path is not None else None
+
+    def _tree_map(self) -> dict[str, str]:
+        if self._trees is None:
+            self._trees = {}
+            path = self._trees_path()
+            if path is not None:
+                try:
+                    loaded = json.loads(path.read_bytes())
+                    if isinstance(loaded, dict):
+                        self._trees = {str(k): str(v) for k, v in loaded.items()}
+                except (OSError, ValueError):
+                    pass
+        return self._trees
+
+    def model_key_for_tree(self, tree: str) -> str | None:
+        """A commit's root tree id names its whole content, so a run on a commit seen before
+        finds its workspace model without listing the tree at all."""
+        return self._tree_map().get(tree)
+
+    def remember_tree(self, tree: str, key: str) -> None:
+        trees = self._tree_map()
+        if trees.get(tree) != key:
+            trees[tree] = key
+            self._trees_dirty = True
+
     def _model_path(self, key: str) -> Path | None:
         return self.path.parent / f"workspace-{MODEL_VERSION}-{key}.json" if self.path is not None else None
 
@@ -97,6 +126,12 @@ class Cache:
 
     def save(self) -> None:
         """Write new entries, if any (best effort: a read-only cache dir only costs speed)."""
+        trees_path = self._trees_path()
+        if self._trees_dirty and trees_path is not None and self._trees is not None:
+            entries = dict(list(self._trees.items())[-MAX_ENTRIES:])
+            with contextlib.suppress(OSError):
+                _write_atomic(trees_path, json.dumps(entries, separators=(",", ":")))
+            self._trees_dirty = False
         if self.path is None or not self._new:
             return
         entries = dict(self._load())

@@ -272,3 +272,8 @@ def ls_tree_matching(repo: Path, rev: str, names: tuple[bytes, ...], infix: byte
             ):
                 found[os.fsdecode(path)] = kind_oid[2].decode()
     return found
+
+
+def resolve_tree(repo: Path, rev: str) -> str | None:
+    ok, out = _ok(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{tree}}"])
+    return out.decode().strip() if ok else None

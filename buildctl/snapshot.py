@@ -48,6 +48,12 @@ class Snapshot:
     def label(self) -> str:
         return self.rev[:12] if self.rev else "working tree"
 
+    def tree_id(self) -> str | None:
+        """The commit's root tree id (None for the working tree or when caching is off)."""
+        if self.rev is None or self.cache.path is None:
+            return None
+        return gitrepo.resolve_tree(self.repo, self.rev)
+
     @property
     def files(self) -> Mapping[str, str]:
         """Every file: path → blob id (empty for the working tree). Lists the whole tree once."""

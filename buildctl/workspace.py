@@ -6,6 +6,7 @@ is modelled: crates, their directories and targets, and their path dependencies 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import posixpath
 import re
@@ -95,16 +96,25 @@ def _has_glob(pattern: str) -> bool:
 
 
 def load(snap: Snapshot, root: str) -> Workspace:
+    tree = snap.tree_id()
+    if tree is not None:
+        known = snap.cache.model_key_for_tree(f"{root}\0{tree}")
+        cached = snap.cache.get_model(known) if known else None
+        if cached is not None:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                return _from_json(cached)
     key = _model_key(snap, root)
     cached = snap.cache.get_model(key) if key else None
+    ws: Workspace | None = None
     if cached is not None:
-        try:
-            return _from_json(cached)
-        except (KeyError, TypeError, ValueError):
-            pass  # an entry from an incompatible version: derive it again
-    ws = _load(snap, root)
-    if key:
-        snap.cache.put_model(key, _to_json(ws))
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # an incompatible entry: derive again
+            ws = _from_json(cached)
+    if ws is None:
+        ws = _load(snap, root)
+        if key:
+            snap.cache.put_model(key, _to_json(ws))
+    if key and tree is not None:
+        snap.cache.remember_tree(f"{root}\0{tree}", key)
     return ws
 
 
