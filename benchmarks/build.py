@@ -30,68 +30,20 @@ import json
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _dockerbench import Bench, check, say  # noqa: E402
+
 DEFAULT_BUILDCTL = REPO_ROOT / ".venv" / "bin" / "buildctl"
 CHANGED_SERVICE = "chat-service"
 TARGETS = {"b": 0.25, "c": 0.35, "d": 2.0}
-
-
-@dataclass
-class Timed:
-    seconds: float
-    data: Any
-
-
-@dataclass
-class Bench:
-    buildctl: Path
-    work: Path
-    reg: Any  # tests.docker_support.Registry
-    ledger: Any
-    api: Any
-    verbose: bool
-    samples: dict[str, list[float]] = field(default_factory=dict)
-    sizes: dict[str, tuple[float, float]] = field(default_factory=dict)  # engine MB, pushed MB
-    log_n: int = 0
-
-    def run(self, repo: Path, *args: str) -> Timed:
-        """One timed `buildctl ... --format json -v`; its new images go into the ledger."""
-        self.log_n += 1
-        out, err = self.work / f"{self.log_n:03d}.json", self.work / f"{self.log_n:03d}.log"
-        argv = [str(self.buildctl), "--repo", str(repo), *args, "--format", "json", "-v"]
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            start = time.perf_counter()
-            proc = subprocess.run(argv, stdout=stdout, stderr=stderr, check=False)
-            seconds = time.perf_counter() - start
-        text = err.read_text(encoding="utf-8", errors="replace")
-        self.ledger.record(text)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}; log {err}:\n{text[-4000:]}")
-        if self.verbose:
-            print(f"  {seconds:7.1f}s  buildctl {' '.join(args)}", file=sys.stderr)
-        return Timed(seconds, json.loads(out.read_text(encoding="utf-8")))
-
-    def add(self, key: str, seconds: float) -> None:
-        self.samples.setdefault(key, []).append(seconds)
-
-    def empty_engine(self) -> None:
-        left = self.ledger.cleanup(self.api)
-        if left:
-            raise SystemExit("could not remove every image of the run:\n" + "\n".join(left))
-
-
-def check(ok: bool, what: str, data: Any) -> None:
-    if not ok:
-        raise SystemExit(f"benchmark precondition failed: {what}\n{json.dumps(data, indent=2)[:4000]}")
 
 
 def statuses(data: dict[str, Any]) -> dict[str, str]:
@@ -156,10 +108,6 @@ def scenario_d(bench: Bench, support: Any) -> None:
     bench.add("d_separate", total)
     bench.empty_engine()
     shutil.rmtree(repo.path, ignore_errors=True)
-
-
-def say(text: str) -> None:
-    print(f"[bench] {text}", file=sys.stderr, flush=True)
 
 
 def median(values: Sequence[float]) -> float:

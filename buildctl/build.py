@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildctl.errors import BuildctlError
+from buildctl.platforms import from_machine
 from buildctl.registry import Credentials, scrub
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -154,6 +155,15 @@ class Engine:
 
     def image_size(self, ref: str) -> int:
         return int(self.api.inspect_image(ref)["Size"])
+
+    def image_platform(self, ref: str) -> str:
+        """`os/architecture` of an image, from its config (a built image inherits its base's)."""
+        info = self.api.inspect_image(ref)
+        return f"{info.get('Os') or 'linux'}/{info.get('Architecture') or ''}"
+
+    def native_platform(self) -> str:
+        """The platform of the engine's own machine: what it builds without cross-compiling."""
+        return from_machine(str(self.api.version().get("Arch") or ""))
 
     def image_labels(self, ref: str) -> dict[str, str]:
         return dict(self.api.inspect_image(ref)["Config"].get("Labels") or {})

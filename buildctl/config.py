@@ -15,6 +15,8 @@ from typing import Any, Literal
 from buildctl import tomlfile
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet, validate
+from buildctl.platforms import SUPPORTED as PLATFORMS
+from buildctl.platforms import native as native_platform
 
 MAP_FILE = "workspace-map.toml"
 
@@ -32,10 +34,10 @@ DEFAULT_BUILD_ALL = (
 )
 DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", "**/.gitignore")
 
-_WORKSPACE_KEYS = ("root", "registry", "dockerfile", "deployments")
+_WORKSPACE_KEYS = ("root", "registry", "dockerfile", "deployments", "platforms")
 _RULE_KEYS = ("build_all", "deploy_all", "ignore", "unowned")
 _SERVICE_KEYS = ("crate", "inputs")
-_BUILD_KEYS = ("cache_repository", "tags", "args", "source_url")
+_BUILD_KEYS = ("cache_repository", "tags", "args", "platform_args", "source_url")
 _TOP_KEYS = ("workspace", "rules", "services", "build")
 _EXTRA_TAGS = ("latest", "branch")
 
@@ -60,6 +62,8 @@ class BuildSettings:
     cache_repository: str = "buildctl-cache"
     extra_tags: tuple[str, ...] = ()  # "latest" and/or "branch", besides the immutable sha-<commit>
     args: Mapping[str, str] = field(default_factory=dict)
+    # platform → build arguments for that platform's images only, over `args` (its base images)
+    platform_args: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source_url: str = ""
 
 
@@ -73,6 +77,8 @@ class WorkspaceMap:
     rules: Rules
     services: Mapping[str, Service]
     build: BuildSettings = field(default_factory=BuildSettings)
+    # Every image is built for each of these ("linux/amd64", "linux/arm64"), in this order.
+    platforms: tuple[str, ...] = ("linux/amd64",)
 
     def image(self, service: str) -> str | None:
         return f"{self.registry}/{service}" if self.registry else None
@@ -144,6 +150,33 @@ class _Reader:
                 raise self.fail(table, key, f"glob {pattern!r} in '{key}': {problem}")
         return GlobSet.of(value)
 
+    def platform(self, table: list[str], key: str | None, value: str) -> str:
+        if value in PLATFORMS:
+            return value
+        guess = f"linux/{value}" if f"linux/{value}" in PLATFORMS else None
+        hint = f" (did you mean '{guess}'?)" if guess else tomlfile.did_you_mean(value, PLATFORMS)
+        raise self.fail(
+            table,
+            key,
+            f"platform {value!r} is not supported{hint}",
+            hint=f"only {' and '.join(PLATFORMS)} are supported for now",
+        )
+
+    def platforms(self, data: Mapping[str, Any], table: list[str], key: str) -> tuple[str, ...]:
+        """A non-empty list of distinct supported platforms; absent: the build machine's own."""
+        if key not in data:
+            return (native_platform(),)
+        value = data[key]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.fail(
+                table, key, f"'{key}' must be a non-empty list of platforms such as \"linux/arm64\""
+            )
+        for name in value:
+            self.platform(table, key, name)
+        if len(set(value)) != len(value):
+            raise self.fail(table, key, f"'{key}' names a platform twice: {value!r}")
+        return tuple(value)
+
 
 def parse_map(text: str, file: str) -> WorkspaceMap:
     data = tomlfile.parse(text, file)
@@ -168,6 +201,7 @@ def parse_map(text: str, file: str) -> WorkspaceMap:
             )
     dockerfile = r.relpath(ws, ["workspace"], "dockerfile", "Dockerfile.service")
     deployments = r.relpath(ws, ["workspace"], "deployments", "deployments")
+    platforms = r.platforms(ws, ["workspace"], "platforms")
 
     rules_data = data.get("rules", {})
     r.table(rules_data, ["rules"], _RULE_KEYS)
@@ -225,6 +259,7 @@ def parse_map(text: str, file: str) -> WorkspaceMap:
         deployments=deployments,
         rules=rules,
         services=dict(sorted(services.items())),
+        platforms=platforms,
     )
 
 
@@ -244,10 +279,26 @@ def _build_settings(r: _Reader, data: Mapping[str, Any]) -> BuildSettings:
     args = data.get("args", {})
     if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
         raise r.fail(table, "args", "'args' must be a table of strings (build argument = value)")
+    per_platform = data.get("platform_args", {})
+    if not isinstance(per_platform, dict):
+        raise r.fail(
+            table,
+            "platform_args",
+            "'platform_args' must be a table of platforms, each a table of strings "
+            '([build.platform_args."linux/arm64"])',
+        )
+    for name, values in per_platform.items():
+        where = [*table, "platform_args", name]
+        r.platform(where, None, name)
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            raise r.fail(
+                where, None, f"'platform_args.\"{name}\"' must be a table of strings (build argument = value)"
+            )
     return BuildSettings(
         cache_repository=cache_repository,
         extra_tags=tuple(tags),
         args=dict(args),
+        platform_args={name: dict(values) for name, values in per_platform.items()},
         source_url=r.string(data, table, "source_url", ""),
     )
 

@@ -9,90 +9,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from buildctl import fingerprint, gitrepo
-from buildctl.build import BuildOutcome, Engine
+from buildctl import gitrepo, platforms
+from buildctl.build import Engine
 from buildctl.config import WorkspaceMap
 from buildctl.detect import Side, check_buildable
 from buildctl.errors import BuildctlError
+from buildctl.keys import BuildOptions as BuildOptions
+from buildctl.keys import Keys
+from buildctl.keys import cook_ref as cook_ref
 from buildctl.plan import Plan, ServicePlan
-from buildctl.registry import Credentials, RegistryAPI, credentials, retrying, split_image
+from buildctl.registry import (
+    OCI_INDEX,
+    Credentials,
+    IndexEntry,
+    RegistryAPI,
+    content_digest,
+    credentials,
+    oci_index,
+    retrying,
+    split_image,
+)
+from buildctl.results import BuildReport, PlatformImage, ServiceResult, cache_total, cache_use
 from buildctl.snapshot import Snapshot
 
-Status = Literal["built", "pushed", "skipped", "failed"]
 Log = Callable[[str, str], None]  # (service or "cook", line)
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    push: bool = False
-    jobs: int = 1
-    skip_existing: bool = False
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    cache_repository: str = "buildctl-cache"
-    source_url: str = ""
-    retries: int = 4
-    retry_delay: float = 1.0
-    environ: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ServiceResult:
-    service: str
-    status: Status
-    image: str | None
-    tags: list[str]
-    digest: str | None = None
-    duration: float = 0.0
-    fingerprint: str = ""
-    cache: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "image": self.image,
-            "tags": self.tags,
-            "tag": self.tags[0] if self.tags else None,
-            "digest": self.digest,
-            "reference": f"{self.image}:{self.tags[0]}@{self.digest}"
-            if self.image and self.tags and self.digest
-            else None,
-            "duration": round(self.duration, 2),
-            "fingerprint": self.fingerprint,
-            "cache": self.cache,
-            "error": self.error,
-        }
-
-
-@dataclass
-class BuildReport:
-    head: str
-    cook: dict[str, Any]
-    services: dict[str, ServiceResult]
-
-    @property
-    def failed(self) -> list[str]:
-        return [s for s, r in self.services.items() if r.status == "failed"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "head": self.head,
-            "cook": self.cook,
-            "services": {name: r.to_json() for name, r in sorted(self.services.items())},
-        }
-
-
-def cook_ref(cfg: WorkspaceMap, opts: BuildOptions, key: str) -> str:
-    repo = (
-        f"{cfg.registry}/{opts.cache_repository}"
-        if cfg.registry
-        else f"buildctl-cache/{opts.cache_repository}"
-    )
-    return f"{repo}:cook-{key}"
 
 
 class Builder:
@@ -101,6 +45,7 @@ class Builder:
     ) -> None:
         self.repo, self.cfg, self.plan, self.engine, self.opts, self.log = repo, cfg, plan, engine, opts, log
         self.side = Side(Snapshot.at(repo, plan.head), cfg.root)
+        self.keys = Keys(self.side, cfg, opts, engine.native_platform())
         self.creds: Credentials | None = None
         self.api: RegistryAPI | None = None
         if cfg.registry:
@@ -121,25 +66,25 @@ class Builder:
             log=lambda m: self.log(who, m),
         )
 
-    def cook(self, context: Path) -> tuple[str, dict[str, Any]]:
-        key = fingerprint.cook_key(self.side, self.cfg.dockerfile, self.opts.build_args)
-        ref = cook_ref(self.cfg, self.opts, key)
+    def cook(self, context: Path, platform: str, who: str = "cook") -> tuple[str, dict[str, Any]]:
+        key, ref = self.keys.cook(platform)
         source = "local" if self.engine.image_id(ref) else "none"
         if source == "none" and self.cfg.registry and self.engine.pull(ref, self.creds):
             source = "registry"
         started = time.monotonic()
-        self.log("cook", f"cook {ref} (cache source: {source})")
+        self.log(who, f"cook {ref} (cache source: {source}){self.keys.cross(platform)}")
         outcome = self.engine.build(
             context=context,
             dockerfile=self.cfg.dockerfile,
             target="cook",
             tag=ref,
-            buildargs=self.opts.build_args,
+            buildargs=self.keys.args(platform),
             cache_from=[ref] if source != "none" else [],
-            sink=lambda line: self.log("cook", line),
+            sink=lambda line: self.log(who, line),
         )
         cooked = outcome.step_cached("cargo chef cook")
         return ref, {
+            "platform": platform,
             "key": key,
             "image": ref,
             "source": source,
@@ -150,40 +95,94 @@ class Builder:
     def _push(self, ref: str, who: str) -> str:
         return str(self._retry(f"push {ref}", lambda: self.engine.push(ref, self.creds), who))
 
-    def build_one(self, svc: ServicePlan, context: Path, cook: str, fp: str) -> ServiceResult:
+    def build_one(self, svc: ServicePlan, context: Path, cooks: Mapping[str, str], fp: str) -> ServiceResult:
+        """Build the service for each of its platforms. One platform: its image under every tag,
+        as ever. Several: each platform's image under `<tags[0]>-<arch>`, and with --push an OCI
+        image index of them under every tag; the result's digest is then the index's."""
         started = time.monotonic()
         image = svc.image or f"buildctl-local/{svc.name}"
         tags = list(svc.tags)
         result = ServiceResult(svc.name, "built", svc.image, tags, fingerprint=fp)
+        multi = len(svc.platforms) > 1
         try:
-            self.log(svc.name, f"building {image}:{tags[0]}")
-            outcome = self.engine.build(
-                context=context,
-                dockerfile=self.cfg.dockerfile,
-                target="runtime",
-                tag=f"{image}:{tags[0]}",
-                buildargs={
-                    **self.opts.build_args,
-                    "SERVICE_NAME": svc.name,
-                    "REVISION": self.plan.head,
-                    "CREATED": gitrepo.commit_time(self.repo, self.plan.head),
-                    "SOURCE_URL": self.opts.source_url,
-                },
-                cache_from=[cook],
-                sink=lambda line: self.log(svc.name, line),
-            )
-            result.cache = _cache_use(outcome)
-            for tag in [*tags[1:], f"fp-{fp}"]:
-                self.engine.tag(outcome.image_id, f"{image}:{tag}")
+            built = [
+                self._build_platform(svc, image, name, cooks[name], multi, context) for name in svc.platforms
+            ]
+            result.cache = cache_total([b.cache for b in built])
+            if not multi:
+                for tag in [*tags[1:], f"fp-{fp}"]:
+                    self.engine.tag(built[0].image_id, f"{image}:{tag}")
             if self.opts.push and svc.image:
-                for tag in [*tags, f"fp-{fp}"]:
-                    result.digest = self._push(f"{svc.image}:{tag}", svc.name)
+                if multi:
+                    result.digest = self._push_index(svc, fp, built)
+                else:
+                    for tag in [*tags, f"fp-{fp}"]:
+                        result.digest = built[0].digest = self._push(f"{svc.image}:{tag}", svc.name)
                 result.status = "pushed"
+            result.platforms = {b.platform: b.to_json() for b in built}
         except BuildctlError as exc:
             result.status, result.error = "failed", exc.message
             self.log(svc.name, f"failed: {exc.message}")
         result.duration = time.monotonic() - started
         return result
+
+    def _build_platform(
+        self, svc: ServicePlan, image: str, platform: str, cook: str, multi: bool, context: Path
+    ) -> PlatformImage:
+        ref = f"{image}:{platforms.image_tag(svc.tags[0], platform, multi=multi)}"
+        self.log(svc.name, f"building {ref}{self.keys.cross(platform)}")
+        outcome = self.engine.build(
+            context=context,
+            dockerfile=self.cfg.dockerfile,
+            target="runtime",
+            tag=ref,
+            buildargs={
+                **self.keys.args(platform),
+                "SERVICE_NAME": svc.name,
+                "REVISION": self.plan.head,
+                "CREATED": gitrepo.commit_time(self.repo, self.plan.head),
+                "SOURCE_URL": self.opts.source_url,
+            },
+            cache_from=[cook],
+            sink=lambda line: self.log(svc.name, line),
+        )
+        got = self.engine.image_platform(outcome.image_id)
+        if got != platform:
+            raise BuildctlError(
+                f"the image built for {platform} is a {got} image: its runtime base (RUNTIME_IMAGE) is for {got}",
+                file=self.cfg.file,
+                hint=f'set RUNTIME_IMAGE in [build.platform_args."{platform}"] to a {platform} base image '
+                "(scripts/bootstrap-images.sh makes one for linux/arm64)",
+            )
+        size = self.engine.image_size(outcome.image_id)
+        return PlatformImage(platform, ref, outcome.image_id, size, cache_use(outcome))
+
+    def _push_index(self, svc: ServicePlan, fp: str, built: Sequence[PlatformImage]) -> str:
+        """Push each platform's image, then an OCI image index of them under every tag."""
+        assert self.api is not None and svc.image is not None
+        api, path = self.api, split_image(svc.image)[1]
+        entries = []
+        for b in built:
+            digest = b.digest = self._push(b.ref, svc.name)
+            found = self._retry(f"read {path}@{digest}", partial(api.manifest, path, digest), svc.name)
+            if found is None:
+                raise BuildctlError(f"the registry has no manifest {path}@{digest} right after pushing it")
+            spec = platforms.get(b.platform).spec()
+            entries.append(IndexEntry(media_type=found[1], digest=digest, size=len(found[2]), platform=spec))
+        body = oci_index(entries)
+        digest = content_digest(body)
+        for tag in [*svc.tags, f"fp-{fp}"]:
+            self.log(svc.name, f"pushing the image index {svc.image}:{tag} ({', '.join(svc.platforms)})")
+            stored = self._retry(
+                f"push index {svc.image}:{tag}",
+                partial(api.put_manifest, path, tag, OCI_INDEX, body),
+                svc.name,
+            )
+            if stored and stored != digest:
+                raise BuildctlError(
+                    f"the registry stored the index {svc.image}:{tag} as {stored}, not {digest}"
+                )
+        return digest
 
     def reuse(self, svc: ServicePlan, fp: str) -> ServiceResult | None:
         """With --skip-existing: the image already pushed for this fingerprint, re-tagged; else None."""
@@ -215,14 +214,6 @@ class Builder:
         return True
 
 
-def _cache_use(outcome: BuildOutcome) -> dict[str, Any]:
-    return {
-        "cook_step": "cached" if outcome.step_cached("cargo chef cook") else "compiled",
-        "steps": outcome.steps,
-        "cached_steps": outcome.cached_steps,
-    }
-
-
 def run_builds(
     repo: Path,
     cfg: WorkspaceMap,
@@ -245,8 +236,7 @@ def run_builds(
     if not services:
         return report
     gitrepo.require_checkout_of(repo, plan.head)
-    crates = {s.name: s.crate for s in services}
-    fps = fingerprint.service_fingerprints(builder.side, crates, cfg.dockerfile, opts.build_args)
+    fps = builder.keys.fingerprints(services)
     to_build = []
     for svc in services:
         reused = builder.reuse(svc, fps[svc.name])
@@ -258,19 +248,29 @@ def run_builds(
     if not to_build:
         report.cook = {"skipped": "every service's fingerprint was already in the registry"}
         return report
-    try:
-        cook, report.cook = builder.cook(repo)
-    except BuildctlError as exc:
-        # Without dependencies nothing can build: every service fails with the cook's reason.
-        report.cook = {"error": exc.message}
-        for svc in to_build:
+    needed = platforms.ordered(name for svc in to_build for name in svc.platforms)
+    cooks: dict[str, str] = {}
+    for name in needed:  # one after another: each is a full compile that wants every core
+        who = "cook" if len(needed) == 1 else f"cook-{platforms.get(name).architecture}"
+        try:
+            cooks[name], report.cooks[name] = builder.cook(repo, name, who)
+        except BuildctlError as exc:
+            report.cooks[name] = {"platform": name, "error": exc.message}
+    report.cook = report.cooks[needed[0]]
+    ready = []
+    for svc in to_build:
+        # Without dependencies nothing can build: the service fails with its cook's reason.
+        missing = [name for name in svc.platforms if name not in cooks]
+        if missing:
+            error = str(report.cooks[missing[0]]["error"])
             report.services[svc.name] = ServiceResult(
-                svc.name, "failed", svc.image, list(svc.tags), error=exc.message
+                svc.name, "failed", svc.image, list(svc.tags), error=error
             )
             on_done(report.services[svc.name])
-        return report
+        else:
+            ready.append(svc)
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        futures = [pool.submit(builder.build_one, s, repo, cook, fps[s.name]) for s in to_build]
+        futures = [pool.submit(builder.build_one, s, repo, cooks, fps[s.name]) for s in ready]
         for future in as_completed(futures):
             result = future.result()
             report.services[result.service] = result
@@ -290,15 +290,25 @@ def warm(
         base=None, head=head, everything=None, services=(), registry=cfg.registry, dockerfile=cfg.dockerfile
     )
     builder = Builder(repo, cfg, plan, engine, opts, log)
-    key = fingerprint.cook_key(builder.side, cfg.dockerfile, opts.build_args)
-    ref = cook_ref(cfg, opts, key)
-    assert builder.api is not None
-    repo_path, _, tag = split_image(ref)[1].rpartition(":")
-    existing = builder.api.manifest(repo_path, tag)
-    if existing is not None:
-        return {"key": key, "image": ref, "digest": existing[0], "status": "exists"}
-    builder.login()
-    gitrepo.require_checkout_of(repo, head)
-    _, info = builder.cook(repo)
-    digest = builder._push(ref, "cook")
-    return {**info, "digest": digest, "status": "pushed"}
+    api = builder.api
+    assert api is not None
+    done: dict[str, dict[str, Any]] = {}
+    for name in cfg.platforms:
+        key, ref = builder.keys.cook(name)
+        repo_path, _, tag = split_image(ref)[1].rpartition(":")
+        existing = api.manifest(repo_path, tag)
+        if existing is not None:
+            done[name] = {"key": key, "image": ref, "digest": existing[0], "status": "exists"}
+            continue
+        if not any(info["status"] == "pushed" for info in done.values()):
+            builder.login()
+            gitrepo.require_checkout_of(repo, head)
+        _, info = builder.cook(repo, name)
+        digest = builder._push(ref, "cook")
+        done[name] = {**info, "digest": digest, "status": "pushed"}
+    first = done[cfg.platforms[0]]
+    if len(done) == 1:
+        return first
+    # Several platforms: the first one's cook at the top (as with one), and every one's below.
+    status = "pushed" if any(info["status"] == "pushed" for info in done.values()) else "exists"
+    return {**first, "status": status, "platforms": done}

@@ -15,8 +15,9 @@ from typing import Any
 from buildctl import bump, deploy, gha
 from buildctl.build import Engine
 from buildctl.config import WorkspaceMap
-from buildctl.execute import BuildOptions, BuildReport, ServiceResult, run_builds
+from buildctl.execute import BuildOptions, run_builds
 from buildctl.plan import Plan
+from buildctl.results import BuildReport, ServiceResult
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 _CARGO_LOCATION = re.compile(r"-->\s+([^\s:]+):(\d+):\d+")

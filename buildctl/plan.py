@@ -40,12 +40,18 @@ class ServicePlan:
     tags: tuple[str, ...]
     kustomization: str
     chains: tuple[tuple[str, ...], ...] = ()
+    # The image is built for each; with more than one, each tag names an OCI image index of them.
+    platforms: tuple[str, ...] = ("linux/amd64",)
 
     def to_json(self, *, detail: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"build": self.build, "deploy": self.deploy, "reasons": list(self.reasons)}
         if detail:
             out.update(
-                crate=self.crate, image=self.image, tags=list(self.tags), kustomization=self.kustomization
+                crate=self.crate,
+                image=self.image,
+                tags=list(self.tags),
+                platforms=list(self.platforms),
+                kustomization=self.kustomization,
             )
         return out
 
@@ -125,6 +131,7 @@ def make_plan(
                 tags=tags if v.build else (),  # a redeploy reuses the image it has
                 kustomization=cfg.kustomization(name),
                 chains=v.chains,
+                platforms=cfg.platforms if v.build else (),
             )
         )
     return Plan(

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from buildctl import gha
 from buildctl.errors import printable
-from buildctl.execute import BuildReport
+from buildctl.results import BuildReport
 
 _MILESTONES = ("failed:", "fingerprint ", "retrying", "building", "cook ")
 

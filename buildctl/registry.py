@@ -7,6 +7,7 @@ Secrets stay in `Credentials` (never in its repr) and are scrubbed from every me
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import random
@@ -16,13 +17,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from buildctl.errors import BuildctlError
 
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.oci.image.index.v1+json",
@@ -41,6 +43,34 @@ class Credentials:
     username: str
     password: str = field(repr=False)
     source: str  # where they came from, for messages (never the secret itself)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One platform's manifest in an image index: what the registry stored for it, and its platform."""
+
+    media_type: str
+    digest: str
+    size: int
+    platform: Mapping[str, str]  # {"architecture": "arm64", "os": "linux"}
+
+
+def oci_index(entries: Sequence[IndexEntry]) -> bytes:
+    """An OCI image index (a multi-platform "manifest list") of `entries`, in their order. The same
+    entries always give the same bytes, so the same digest."""
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": e.media_type, "digest": e.digest, "size": e.size, "platform": dict(e.platform)}
+            for e in entries
+        ],
+    }
+    return json.dumps(index, separators=(",", ":")).encode()
+
+
+def content_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def split_image(image: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 from buildctl.errors import printable as printable  # file names: shown, never obeyed
 from buildctl.gha import cell
 from buildctl.plan import Plan
+from buildctl.platforms import image_tag
 
 MAX_REASONS = 5
 
@@ -41,8 +42,12 @@ def text(plan: Plan, *, detail: bool = False, all_reasons: bool = False) -> str:
             image = svc.image or "(no registry in the map)"
             if svc.build:
                 lines.append(f"  build  {plan.dockerfile} --build-arg SERVICE_NAME={svc.name}")
+                lines.append(f"  platforms: {', '.join(svc.platforms)}")
+                multi = len(svc.platforms) > 1
+                for name in svc.platforms if multi else ():
+                    lines.append(f"  push   {image}:{image_tag(svc.tags[0], name, multi=True)}")
                 for tag in svc.tags:
-                    lines.append(f"  push   {image}:{tag}")
+                    lines.append(f"  {'index' if multi else 'push '}  {image}:{tag}")
                 lines.append(f"  bump   {svc.kustomization} -> {svc.tags[0]}")
             else:
                 lines.append(f"  sync   {svc.kustomization} changed: Argo CD applies it, no new image")

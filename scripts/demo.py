@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
+INDEX = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 BUILDCTL = CHECKOUT / ".venv" / "bin" / "buildctl"
 SERVICES = sorted(p.name for p in (CHECKOUT / "services").iterdir() if (p / "Cargo.toml").is_file())
 GIT_ENV = {
@@ -67,9 +69,15 @@ def scratch_copy(dest: Path, registry: str) -> Path:
             shutil.copy2(CHECKOUT / rel, work / rel)
     text = (work / "workspace-map.toml").read_text()
     text = text.replace("ghcr.io/example-org/game-platform", f"{registry}/game-platform")
+    # The map's public arm64 base image cannot be pulled here: its table is replaced below.
+    text = re.sub(r'(?ms)^\[build\.platform_args\."linux/arm64"\]\n.*?(?=^\[|\Z)', "", text)
     text += (
         "\n[build]\n# Base images made locally by scripts/bootstrap-images.sh (nothing can be pulled here).\n"
         'args = { CHEF_IMAGE = "buildctl.local/rust-chef:latest", RUNTIME_IMAGE = "buildctl.local/debian:bookworm-slim" }\n'
+        "\n# linux/arm64, one of the map's [workspace] platforms: cross-compiled on this machine.\n"
+        '[build.platform_args."linux/arm64"]\n'
+        'CHEF_IMAGE = "buildctl.local/rust-chef-cross:latest"\n'
+        'RUNTIME_IMAGE = "buildctl.local/debian:bookworm-runtime-arm64"\n'
     )
     (work / "workspace-map.toml").write_text(text)
     # The seed's "change image registry" step: the overlays name the same registry as the map.
@@ -154,16 +162,22 @@ def main() -> None:
     say(f"the main job: buildctl ci over {start[:12]}..{head[:12]} (detect, build, push, bump, commit, push)")
     sh([str(BUILDCTL), "ci", "--base", start, "--jobs", str(args.jobs)], work)
 
-    say("what the registry now holds")
+    say("what the registry now holds (each sha- tag: an image index of every platform)")
     for svc in SERVICES:
-        url = f"http://{args.registry}/v2/game-platform/{svc}/tags/list"
+        url = f"http://{args.registry}/v2/game-platform/{svc}"
         try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
+            with urllib.request.urlopen(f"{url}/tags/list", timeout=10) as resp:
                 tags = json.loads(resp.read()).get("tags") or []
         except OSError:
             tags = []
-        shown = [t for t in tags if t.startswith("sha-")]
-        print(f"{svc:20} {', '.join(t[:16] + '…' for t in shown) or '-'}")
+        shown = []
+        for tag in sorted(t for t in tags if t.startswith("sha-") and len(t) == 44):
+            req = urllib.request.Request(f"{url}/manifests/{tag}", headers={"Accept": INDEX})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                index = json.loads(resp.read())
+            arches = [m["platform"]["architecture"] for m in index.get("manifests", [])]
+            shown.append(f"{tag[:16]}… ({' + '.join(arches) or 'one platform'})")
+        print(f"{svc:20} {', '.join(shown) or '-'}")
     say("the bump commit on origin/main")
     print(git(work, "--git-dir", str(dest / "origin.git"), "log", "-1", "--stat", "main"))
     if shutil.which("kubectl"):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything buildctl's demo and tests need on a fresh Debian machine, idempotently:
 # the Python venv with buildctl and its test tools, Debian packages (registry, htpasswd,
-# debootstrap, kubectl), the Docker engine running, and the local base images.
+# debootstrap, qemu-user-static, kubectl), the Docker engine running, and the local base images
+# (among them the linux/arm64 cross builder and runtime base).
 #
 # Usage: scripts/setup.sh [--no-images]
 set -euo pipefail
@@ -24,6 +25,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v curl >/dev/null || need+=(curl)
 command -v git >/dev/null || need+=(git)
 command -v jq >/dev/null || need+=(jq)
+# Runs arm64 binaries out of the cross-compiled images in tests/test_multiarch.py (never a build).
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if ((${#need[@]})); then
     command -v apt-get >/dev/null || die "apt-get not found; install: ${need[*]}"
     log "apt-get install ${need[*]}"

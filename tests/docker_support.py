@@ -18,7 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,11 @@ from tests.helpers import CHECKOUT, Repo, copy_monorepo
 
 CHEF_IMAGE = "buildctl.local/rust-chef:latest"
 RUNTIME_IMAGE = "buildctl.local/debian:bookworm-slim"
-BASE_IMAGES = (CHEF_IMAGE, RUNTIME_IMAGE)
+# linux/arm64, cross-compiled on this amd64 machine (scripts/bootstrap-images.sh makes both)
+CROSS_CHEF_IMAGE = "buildctl.local/rust-chef-cross:latest"
+ARM64_RUNTIME_IMAGE = "buildctl.local/debian:bookworm-runtime-arm64"
+BASE_IMAGES = (CHEF_IMAGE, RUNTIME_IMAGE, CROSS_CHEF_IMAGE, ARM64_RUNTIME_IMAGE)
+NATIVE = "linux/amd64"
 SCRIPTS = CHECKOUT / "scripts"
 ACCEPT = ", ".join(
     [
@@ -249,13 +253,36 @@ def point_map_at(repo: Repo, registry: str, args: Mapping[str, str]) -> None:
     repo.write("workspace-map.toml", text)
 
 
-def scratch_monorepo(dest: Path, registry: str, *, nonce: str | None = None) -> Repo:
+def set_platforms(repo: Repo, platforms: Sequence[str]) -> None:
+    """Set the map's [workspace] platforms; linux/arm64 builds from the local cross-compiling
+    builder and arm64 runtime base ([build.platform_args."linux/arm64"])."""
+    text = repo.read("workspace-map.toml")
+    line = f"platforms = [{', '.join(json.dumps(p) for p in platforms)}]"
+    text, n = re.subn(r"(?m)^platforms = .*$", line, text, count=1)
+    if n == 0:
+        text, n = re.subn(r"(?m)^\[workspace\]\s*$", f"[workspace]\n{line}", text, count=1)
+    assert n == 1, "workspace-map.toml has no [workspace] table to set platforms in"
+    # The map's own arm64 table names public images, which cannot be pulled here.
+    text = re.sub(r'(?ms)^\[build\.platform_args\."linux/arm64"\]\n.*?(?=^\[|\Z)', "", text)
+    if "linux/arm64" in platforms:
+        text += (
+            '\n[build.platform_args."linux/arm64"]\n'
+            f'CHEF_IMAGE = "{CROSS_CHEF_IMAGE}"\nRUNTIME_IMAGE = "{ARM64_RUNTIME_IMAGE}"\n'
+        )
+    repo.write("workspace-map.toml", text)
+
+
+def scratch_monorepo(
+    dest: Path, registry: str, *, nonce: str | None = None, platforms: Sequence[str] = (NATIVE,)
+) -> Repo:
     """A committed copy of this monorepo whose images go to `registry`, built from the local base
-    images, with vendored crate sources. `nonce` goes into the root Cargo.toml's
-    [workspace.metadata] (so into cargo-chef's recipe): the copy's cook then shares no layer with
-    any other build on the engine, and removing our images really removes the compiled deps."""
+    images for `platforms` (default: this machine's only, whatever the monorepo's map says), with
+    vendored crate sources. `nonce` goes into the root Cargo.toml's [workspace.metadata] (so into
+    cargo-chef's recipe): the copy's cook then shares no layer with any other build on the
+    engine, and removing our images really removes the compiled deps."""
     repo = copy_monorepo(dest)
     point_map_at(repo, registry, {"CHEF_IMAGE": CHEF_IMAGE, "RUNTIME_IMAGE": RUNTIME_IMAGE})
+    set_platforms(repo, platforms)
     repo.append(
         "Cargo.toml",
         "\n[workspace.metadata.buildctl-test]\n"

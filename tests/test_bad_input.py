@@ -23,8 +23,8 @@ import pytest
 from buildctl import gha, pipeline
 from buildctl.analyze import RangeOptions, analyze
 from buildctl.config import load_map
-from buildctl.execute import BuildReport
 from buildctl.progress import Progress
+from buildctl.results import BuildReport
 from tests.helpers import GIT_ENV, Repo, Result, run
 
 T = "sha-1a2b3c4d5e6f70819a2b3c4d5e6f70819a2b3c4d"

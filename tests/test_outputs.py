@@ -101,6 +101,7 @@ def test_plan_json_names_images_tags_and_bumps(mini: Repo) -> None:
         "crate": "b",
         "image": "127.0.0.1:5000/team/b",
         "tags": [f"sha-{head}"],
+        "platforms": ["linux/amd64"],  # the map names none: this machine's
         "kustomization": "deployments/b/kustomization.yaml",
     }
     text = run(["--repo", str(mini.path), "plan", "--base", base]).stdout

@@ -322,10 +322,11 @@ def built_by_dry_run(text: str) -> list[str]:
     return sorted(re.findall(r"--target runtime .*?--build-arg SERVICE_NAME=(\S+)", text))
 
 
-def assert_backstop(repo: Repo, services: list[str], tmp: Path) -> None:
+def assert_backstop(repo: Repo, services: list[str], tmp: Path, platforms: int = 1) -> None:
+    """`platforms`: the map's; the dry run builds each service once for each of them."""
     res = run(["--repo", str(repo.path), "build", "--all", "--dry-run"], env=NO_CACHE)
     assert res.code == 0, res.stderr
-    assert built_by_dry_run(res.stdout) == services
+    assert built_by_dry_run(res.stdout) == sorted(services * platforms)
     out = affected(repo, env=schedule_env(tmp))
     assert out["build"] == out["deploy"] == services
     assert {s: v["reasons"] for s, v in out["services"].items()} == {
@@ -334,7 +335,7 @@ def assert_backstop(repo: Repo, services: list[str], tmp: Path) -> None:
     plan = run(["--repo", str(repo.path), "plan", "--format", "json"], env=schedule_env(tmp)).json()
     assert plan["everything"] == "all: schedule event without --base" and plan["build"] == services
     res = run(["--repo", str(repo.path), "build", "--dry-run"], env=schedule_env(tmp))  # no --all
-    assert res.code == 0 and built_by_dry_run(res.stdout) == services
+    assert res.code == 0 and built_by_dry_run(res.stdout) == sorted(services * platforms)
 
 
 @settings(max_examples=BACKSTOP_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -350,9 +351,10 @@ def test_the_backstop_builds_every_service(ws: Workspace) -> None:
 
 def test_the_backstop_on_this_monorepo(tmp_path: Path) -> None:
     mono = copy_monorepo(tmp_path / "mono")
-    services = sorted(config.load_map(mono.path, None).services)
-    assert len(services) == 9
-    assert_backstop(mono, services, tmp_path)
+    cfg = config.load_map(mono.path, None)
+    services = sorted(cfg.services)
+    assert len(services) == 9 and cfg.platforms == ("linux/amd64", "linux/arm64")
+    assert_backstop(mono, services, tmp_path, platforms=2)
 
 
 # --- parsers: BuildctlError or a result, for any input ---------------------------------------------

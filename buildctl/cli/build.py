@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 
 import click
 
-from buildctl import fingerprint, gha, gitrepo, report
+from buildctl import gha, gitrepo, platforms, report
 from buildctl.analyze import RangeOptions, requested_plan
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
 from buildctl.detect import Side, check_buildable
 from buildctl.errors import PartialFailure
-from buildctl.execute import BuildOptions, cook_ref
+from buildctl.keys import BuildOptions, Keys
 from buildctl.plan import Plan
 from buildctl.snapshot import Snapshot
 
@@ -41,6 +41,7 @@ def build_options(
         jobs=jobs,
         skip_existing=skip_existing,
         build_args={**cfg.build.args, **parse_build_args(build_args)},
+        platform_args=cfg.build.platform_args,
         cache_repository=cfg.build.cache_repository,
         source_url=cfg.build.source_url,
         environ=os.environ,
@@ -68,43 +69,54 @@ def shared_build_options(func: F) -> F:
 
 
 def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
-    """The engine calls a build would make, as docker commands: the same cook key, build args,
-    tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone."""
+    """The engine calls a build would make, as docker commands: the same cook keys, build args,
+    tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone. With
+    several platforms, the image index each tag gets is a comment: it goes through the registry's
+    API, not the engine."""
     side = Side(Snapshot.at(repo, plan.head), cfg.root)
     targets = [s for s in plan.services if s.build]
     check_buildable(cfg, side.ws, [s.name for s in targets])
-    crates = {s.name: s.crate for s in targets}
-    fps = fingerprint.service_fingerprints(side, crates, cfg.dockerfile, opts.build_args)
-    cook = cook_ref(cfg, opts, fingerprint.cook_key(side, cfg.dockerfile, opts.build_args))
+    keys = Keys(side, cfg, opts, platforms.native())
+    fps = keys.fingerprints(targets)
+    needed = platforms.ordered(name for svc in targets for name in svc.platforms) or list(cfg.platforms)
+    cooks = {name: keys.cook(name)[1] for name in needed}
     created = gitrepo.commit_time(repo, plan.head) if targets else ""
 
-    def build_args(extra: dict[str, str]) -> str:
-        return " ".join(
-            f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in {**opts.build_args, **extra}.items()
-        )
+    def build_args(args: dict[str, str]) -> str:
+        return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
 
-    lines = [
-        f"# head {plan.head}",
-        f"docker build -f {cfg.dockerfile} --network host --target cook -t {cook} {build_args({})} .",
-    ]
+    lines = [f"# head {plan.head}"]
+    for name in needed:
+        lines.append(
+            f"docker build -f {cfg.dockerfile} --network host --target cook -t {cooks[name]} "
+            f"{build_args(keys.args(name))} ."
+        )
     for svc in targets:
         image = svc.image or f"buildctl-local/{svc.name}"
-        args = build_args(
-            {
+        multi = len(svc.platforms) > 1
+        tags = [*svc.tags, f"fp-{fps[svc.name]}"]
+        refs = []
+        for name in svc.platforms:
+            ref = f"{image}:{platforms.image_tag(tags[0], name, multi=multi)}"
+            args = {
+                **keys.args(name),
                 "SERVICE_NAME": svc.name,
                 "REVISION": plan.head,
                 "CREATED": created,
                 "SOURCE_URL": opts.source_url,
             }
-        )
-        tags = [*svc.tags, f"fp-{fps[svc.name]}"]
-        lines.append(
-            f"docker build -f {cfg.dockerfile} --network host --target runtime --cache-from {cook} "
-            f"{args} -t {image}:{tags[0]} ."
-        )
-        lines.extend(f"docker tag {image}:{tags[0]} {image}:{tag}" for tag in tags[1:])
-        if opts.push and svc.image:
+            lines.append(
+                f"docker build -f {cfg.dockerfile} --network host --target runtime "
+                f"--cache-from {cooks[name]} {build_args(args)} -t {ref} ."
+            )
+            refs.append(f"{ref} ({name})")
+        if not multi:
+            lines.extend(f"docker tag {image}:{tags[0]} {image}:{tag}" for tag in tags[1:])
+        if opts.push and svc.image and not multi:
             lines.extend(f"docker push {image}:{tag}" for tag in tags)
+        elif opts.push and svc.image:
+            lines.extend(f"docker push {ref.partition(' ')[0]}" for ref in refs)
+            lines.extend(f"# OCI image index {image}:{tag} = {', '.join(refs)}" for tag in tags)
     return "\n".join(lines) + "\n"
 
 

@@ -19,8 +19,8 @@ from buildctl.cli.context import AppContext, format_option, pass_app
 @pass_app
 def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verbose: bool, fmt: str) -> None:
     """Build the cargo-chef cook stage (compiled dependencies) for the current recipe and push it
-    to the registry as <registry>/<cache_repository>:cook-<key>, where every build finds it.
-    Does nothing when the registry already holds that key."""
+    to the registry as <registry>/<cache_repository>:cook-<key>, where every build finds it:
+    one per platform of the map. Does nothing for a key the registry already holds."""
     from buildctl import gha
     from buildctl.build import Engine
     from buildctl.execute import warm
@@ -35,7 +35,9 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
     progress.done("cook", str(info["status"]))
     if fmt == "json":
         click.echo(report.dumps(info), nl=False)
-    elif info["status"] == "exists":
-        click.echo(f"{info['image']} is already in the registry ({info['digest']}): nothing to do")
-    else:
-        click.echo(f"pushed {info['image']} ({info['digest']}), cook step {info['cook_step']}")
+        return
+    for cook in info.get("platforms", {"": info}).values():  # one per platform of the map
+        if cook["status"] == "exists":
+            click.echo(f"{cook['image']} is already in the registry ({cook['digest']}): nothing to do")
+        else:
+            click.echo(f"pushed {cook['image']} ({cook['digest']}), cook step {cook['cook_step']}")
