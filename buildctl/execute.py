@@ -123,6 +123,8 @@ class Builder:
         except BuildctlError as exc:
             result.status, result.error = "failed", exc.message
             self.log(svc.name, f"failed: {exc.message}")
+            if exc.hint:
+                self.log(svc.name, f"hint: {exc.hint}")
         result.duration = time.monotonic() - started
         return result
 

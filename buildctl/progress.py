@@ -12,7 +12,7 @@ from buildctl import gha
 from buildctl.errors import printable
 from buildctl.results import BuildReport
 
-_MILESTONES = ("failed:", "fingerprint ", "retrying", "building", "cook ")
+_MILESTONES = ("failed:", "hint:", "fingerprint ", "retrying", "building", "cook ")
 
 
 class Progress:

@@ -428,7 +428,7 @@ def test_a_runtime_base_of_the_wrong_platform_is_refused_and_nothing_is_pushed(m
     assert svc["status"] == "failed" and svc["error"] == (
         "the image built for linux/arm64 is a linux/amd64 image: its runtime base (RUNTIME_IMAGE) is for linux/amd64"
     )
-    assert 'hint: set RUNTIME_IMAGE in [build.platform_args."linux/arm64"]' in res.stderr
+    assert '[auth-service] hint: set RUNTIME_IMAGE in [build.platform_args."linux/arm64"]' in res.stderr
     api = RegistryAPI(multi.registry.addr, None)
     repo = f"{NAMESPACE}/auth-service"
     assert api.manifest(repo, f"sha-{head}") is None and api.manifest(repo, f"sha-{head}-arm64") is None
