@@ -82,7 +82,9 @@ def scratch_copy(dest: Path, registry: str) -> Path:
     (work / "workspace-map.toml").write_text(text)
     # The seed's "change image registry" step: the overlays name the same registry as the map.
     for kustomization in (work / "deployments").glob("*/kustomization.yaml"):
-        k = kustomization.read_text().replace("ghcr.io/example-org/game-platform", f"{registry}/game-platform")
+        k = kustomization.read_text().replace(
+            "ghcr.io/example-org/game-platform", f"{registry}/game-platform"
+        )
         kustomization.write_text(k)
     sh(["git", "init", "-q", "-b", "main"], work)
     git(work, "add", "-A")
@@ -114,7 +116,13 @@ def paths_filter(work: Path, base: str, head: str) -> list[str]:
 def show_plan(work: Path, base: str, head: str, title: str) -> None:
     say(title)
     sh([str(BUILDCTL), "plan", "--base", base, "--head", head], work)
-    data = json.loads(sh([str(BUILDCTL), "affected", "--base", base, "--head", head, "--format", "json"], work, capture=True))
+    data = json.loads(
+        sh(
+            [str(BUILDCTL), "affected", "--base", base, "--head", head, "--format", "json"],
+            work,
+            capture=True,
+        )
+    )
     globs = paths_filter(work, base, head)
     missed = sorted(set(data["build"]) - set(globs))
     print(
@@ -131,7 +139,9 @@ def lock_bump(work: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--registry", default="127.0.0.1:5000", help="local registry address")
     parser.add_argument("--dir", type=Path, help="scratch directory (default: a new temp dir)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -143,7 +153,9 @@ def main() -> None:
     start = git(work, "rev-parse", "HEAD")
 
     prev = start
-    physics = (work / "shared/physics/src/lib.rs").read_text() + "\n/// Gravity tuning note.\npub const G_NOTE: &str = \"tuned\";\n"
+    physics = (
+        work / "shared/physics/src/lib.rs"
+    ).read_text() + '\n/// Gravity tuning note.\npub const G_NOTE: &str = "tuned";\n'
     head = commit(work, "physics: note on gravity tuning", {"shared/physics/src/lib.rs": physics})
     show_plan(work, prev, head, "1. a shared-crate change (shared/physics)")
     prev = head

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from buildctl import gha, pipeline
-from buildctl.analyze import RangeOptions, analyze
+from buildctl import ci, gha
+from buildctl.build.progress import Progress
+from buildctl.build.results import BuildReport
 from buildctl.config import load_map
-from buildctl.progress import Progress
-from buildctl.results import BuildReport
+from buildctl.detect.planner import RangeOptions, analyze
 from tests.helpers import GIT_ENV, Repo, Result, run
 
 T = "sha-1a2b3c4d5e6f70819a2b3c4d5e6f70819a2b3c4d"
@@ -510,7 +510,7 @@ def test_the_ci_summary_escapes_crafted_file_names(mini: Repo) -> None:
     mini.commit()
     cfg = load_map(mini.path, None)
     plan = analyze(mini.path, cfg, RangeOptions(base=base, environ={}))
-    text = pipeline.summary(pipeline.CiResult(plan, BuildReport(plan.head, {}, {}), None), "graph LR\n")
+    text = ci.summary(ci.CiResult(plan, BuildReport(plan.head, {}, {}), None), "graph LR\n")
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert [r.split(" | ")[0] for r in rows] == ["| service", "| ---", "| a", "| b"]
     assert [r.replace("\\|", "").count("|") for r in rows[2:]] == [6, 6]  # five cells each

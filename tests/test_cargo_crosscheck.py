@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buildctl.snapshot import Snapshot
-from buildctl.workspace import load
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import load
 from tests.gen import generate
 from tests.helpers import CHECKOUT, Repo, copy_monorepo
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildctl import diff
+from buildctl.detect import ranges
 from tests.helpers import Repo, affected, git
 
 
@@ -136,8 +136,8 @@ def test_shallow_clone_is_deepened_until_the_merge_base(origin: Path, tmp_path: 
 def test_shallow_clone_gives_up_after_the_limit(
     origin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(diff, "DEEPEN_LIMIT", 1)  # configuration, not a fake: keeps the history small
-    monkeypatch.setattr(diff, "DEEPEN_STEP", 1)
+    monkeypatch.setattr(ranges, "DEEPEN_LIMIT", 1)  # configuration, not a fake: keeps the history small
+    monkeypatch.setattr(ranges, "DEEPEN_STEP", 1)
     dev = clone(origin, tmp_path / "dev")
     dev.git("checkout", "-q", "-b", "feature")
     for i in range(5):

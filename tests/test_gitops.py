@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from buildctl.cli import main
-from buildctl.gitops import redact
+from buildctl.deploy.writeback import redact
 
 DEPLOYMENTS = Path(__file__).parent.parent / "deployments"
 SERVICES = sorted(p.parent.name for p in DEPLOYMENTS.glob("*/kustomization.yaml") if p.parent.name != "base")

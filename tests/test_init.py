@@ -17,9 +17,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from buildctl.config import parse_map
-from buildctl.init import DockerIgnore
-from buildctl.migrate import find_step
-from buildctl.workflow import edit_workflow
+from buildctl.init.migrate import find_step
+from buildctl.init.scan import DockerIgnore
+from buildctl.init.workflow import edit_workflow
 from tests.helpers import CHECKOUT, Repo, copy_monorepo, run
 
 FIXTURES = CHECKOUT / "tests" / "fixtures" / "paths-filter"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from buildctl import platforms
-from buildctl.registry import OCI_INDEX, RegistryAPI
+from buildctl.build.registry import OCI_INDEX, RegistryAPI
 from tests.docker_support import (
     ARM64_RUNTIME_IMAGE,
     CHEF_IMAGE,

@@ -27,9 +27,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from buildctl import bump, config, deploy, globs, kustomize, lockfile, tomlfile
+from buildctl import config, globs, tomlfile
+from buildctl.deploy import apply, bump, kustomize
+from buildctl.detect import cargo_lock
+from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
-from buildctl.snapshot import Snapshot
 from tests.helpers import Repo, affected, copy_monorepo, run
 
 AFFECTED_EXAMPLES = 50
@@ -453,7 +455,7 @@ MAP = config.parse_map(
 def test_toml_readers_raise_only_buildctl_errors(text: str) -> None:
     only_buildctl_errors(lambda: tomlfile.parse(text, "f.toml"))
     only_buildctl_errors(lambda: config.parse_map(text, "workspace-map.toml"))
-    only_buildctl_errors(lambda: lockfile.parse(text, "Cargo.lock"))
+    only_buildctl_errors(lambda: cargo_lock.parse(text, "Cargo.lock"))
 
 
 @settings(max_examples=PARSER_EXAMPLES, deadline=None)
@@ -472,7 +474,7 @@ def test_lock_reader_takes_any_package_shape(packages: list[dict[str, Any]]) -> 
         "\n[[package]]\n" + "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in p.items())
         for p in packages
     )
-    only_buildctl_errors(lambda: lockfile.changed(None, lockfile.parse(text, "Cargo.lock")))
+    only_buildctl_errors(lambda: cargo_lock.changed(None, cargo_lock.parse(text, "Cargo.lock")))
 
 
 YAML_TOKENS = [
@@ -598,6 +600,6 @@ def test_files_of_any_bytes_raise_only_buildctl_errors(data: bytes) -> None:
         only_buildctl_errors(lambda: config.load_map(root, None))
         snap = Snapshot.worktree(root)
         only_buildctl_errors(lambda: snap.toml("Cargo.toml"))
-        only_buildctl_errors(lambda: lockfile.parse(snap.text("Cargo.lock") or "", "Cargo.lock"))
-        read = deploy.reader(root)
+        only_buildctl_errors(lambda: cargo_lock.parse(snap.text("Cargo.lock") or "", "Cargo.lock"))
+        read = apply.reader(root)
         only_buildctl_errors(lambda: kustomize.load(read("k.yaml") or "", "k.yaml"))

@@ -27,7 +27,7 @@ from pathlib import Path
 import click
 import pytest
 
-from buildctl import registry
+from buildctl.build import registry
 from buildctl.cli import COMMANDS, cli
 from tests.conftest import (
     FAKE_GITHUB_TOKEN,

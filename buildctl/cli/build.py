@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 import click
 
 from buildctl import gha, gitrepo, platforms, report
-from buildctl.analyze import RangeOptions, requested_plan
+from buildctl.build.keys import BuildOptions, Keys
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Side, check_buildable
+from buildctl.detect.planner import RangeOptions, requested_plan
+from buildctl.detect.rules import Side, check_buildable
+from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import PartialFailure
-from buildctl.keys import BuildOptions, Keys
 from buildctl.plan import Plan
-from buildctl.snapshot import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +52,7 @@ def mask_registry_token(cfg: WorkspaceMap) -> None:
     """In GitHub Actions, tell the runner to hide the registry token before anything could print it."""
     if not (gha.in_actions() and cfg.registry):
         return
-    from buildctl.registry import credentials, split_image
+    from buildctl.build.registry import credentials, split_image
 
     creds = credentials(split_image(cfg.registry)[0], os.environ)
     if creds:
@@ -165,9 +165,9 @@ def command(
     if dry_run:
         click.echo(dry_run_steps(app.repo, cfg, plan, bopts), nl=False)
         return
-    from buildctl.build import Engine
-    from buildctl.execute import run_builds
-    from buildctl.progress import Progress
+    from buildctl.build.engine import Engine
+    from buildctl.build.executor import run_builds
+    from buildctl.build.progress import Progress
 
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     if bopts.push:

@@ -7,9 +7,10 @@ from typing import IO, Any
 
 import click
 
-from buildctl import bump, deploy, gitrepo, report
+from buildctl import gitrepo, report
 from buildctl.cli.context import AppContext, format_option, pass_app
 from buildctl.config import load_map
+from buildctl.deploy import apply, bump
 from buildctl.errors import BuildctlError
 
 EPILOG = """
@@ -110,10 +111,10 @@ def command(
         _say(f"nothing to bump: {', '.join(r.name for r in results) or 'no request'} pushed no service")
     out: dict[str, Any] = {"commit": None, "pushed": False}
     if dry_run:
-        outcome = bump.compute(cfg, wanted, deploy.reader(root), deploy.ancestry(root if is_git else None))
+        outcome = bump.compute(cfg, wanted, apply.reader(root), apply.ancestry(root if is_git else None))
         out["diff"] = outcome.diff()
     else:
-        applied = deploy.apply(
+        applied = apply.apply(
             root,
             cfg,
             wanted,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from buildctl import gha, report
-from buildctl.analyze import head_side
-from buildctl.checks import run_checks
 from buildctl.cli.context import AppContext, format_option, pass_app
+from buildctl.detect.planner import head_side
 from buildctl.errors import BuildctlError
+from buildctl.init.check import run_checks
 
 
 @click.command("check", epilog="\b\nExamples:\n  buildctl check\n  buildctl check --strict --format json")

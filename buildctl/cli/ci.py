@@ -7,9 +7,9 @@ import os
 import click
 
 from buildctl import gha, report
-from buildctl.analyze import RangeOptions, head_side
 from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
+from buildctl.detect.planner import RangeOptions, head_side
 from buildctl.errors import PartialFailure
 
 
@@ -50,14 +50,15 @@ def command(
     """Detect from the event what changed, build and push the affected services, bump their
     kustomizations and push that commit ([skip ci]). Writes the `affected --format github`
     outputs and a step summary with the crate graph. Pull requests build without pushing."""
-    from buildctl import graph, pipeline
-    from buildctl.build import Engine
-    from buildctl.progress import Progress
+    from buildctl import ci
+    from buildctl.build.engine import Engine
+    from buildctl.build.progress import Progress
+    from buildctl.detect import graph
 
     cfg = app.map
     plan = app.plan(opts)
     gha.Outputs.from_plan(plan, cfg.services).write()
-    settings = pipeline.settings_for_event(
+    settings = ci.settings_for_event(
         os.environ, pr_push=pr_push, no_push=no_push, no_bump=no_bump, remote=remote, branch=branch
     )
     bopts = build_options(
@@ -68,7 +69,7 @@ def command(
         mask_registry_token(cfg)
     progress = Progress(verbose=verbose, actions=actions)
     click.echo(report.text(plan), nl=False, err=True)
-    result = pipeline.run(
+    result = ci.run(
         app.repo,
         cfg,
         plan,
@@ -88,12 +89,12 @@ def command(
         frozenset(plan.crates) | built,
         built,
     )
-    gha.write_summary(pipeline.summary(result, mermaid))
+    gha.write_summary(ci.summary(result, mermaid))
     if actions:
-        for line in pipeline.error_annotations(result.build):
+        for line in ci.error_annotations(result.build):
             click.echo(line, err=True)
     if fmt == "json":
-        click.echo(report.dumps(pipeline.to_json(result)), nl=False)
+        click.echo(report.dumps(ci.to_json(result)), nl=False)
     else:
         done = result.bump.info if result.bump else {}
         click.echo(

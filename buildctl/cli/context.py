@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from buildctl import gitrepo
-from buildctl.analyze import RangeOptions, analyze
 from buildctl.config import WorkspaceMap, load_map
+from buildctl.detect.planner import RangeOptions, analyze
 from buildctl.errors import BuildctlError
 from buildctl.plan import Plan
 

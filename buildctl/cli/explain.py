@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from buildctl import graph, report
-from buildctl.analyze import RangeOptions, head_side
+from buildctl import report
 from buildctl.cli.context import AppContext, pass_app, range_options
+from buildctl.detect import graph
+from buildctl.detect.planner import RangeOptions, head_side
 from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from buildctl import graph
-from buildctl.analyze import RangeOptions, head_side
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
+from buildctl.detect import graph
+from buildctl.detect.planner import RangeOptions, head_side
 
 
 @click.command(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from buildctl import atomic, init, report
+from buildctl import atomic, report
 from buildctl.cli.context import AppContext, pass_app
 from buildctl.config import DEFAULT_IGNORE, MAP_FILE, parse_map
+from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
-from buildctl.snapshot import Snapshot
+from buildctl.init import scan
 
 EPILOG = """
 \b
@@ -80,10 +81,10 @@ def command(
             hint="pass --force to replace it, --stdout to print a new one, or --map PATH to write elsewhere",
         )
     snap = Snapshot.worktree(repo)
-    proposal = init.scan(snap, rel)
+    proposal = scan.scan(snap, rel)
     migration = None
     if workflow is not None:
-        from buildctl import migrate
+        from buildctl.init import migrate
 
         wf_path = workflow.resolve()
         wf_rel = _relative(repo, wf_path)
@@ -93,7 +94,7 @@ def command(
             raise BuildctlError(f"cannot read the workflow: {exc}", file=wf_rel) from None
         migration = migrate.migrate(snap, proposal, wf_text, wf_rel, step_id=step_id, install=install)
         proposal = migration.proposal
-    text = init.render(proposal)
+    text = scan.render(proposal)
     parse_map(text, rel)  # what init writes must load
     for line in _summary(proposal):
         click.echo(report.printable(line), err=True)
@@ -121,7 +122,7 @@ def command(
         click.echo("".join(diff), nl=False)
 
 
-def _summary(p: init.Proposal) -> list[str]:
+def _summary(p: scan.Proposal) -> list[str]:
     out = [
         f"workspace: {p.root or '.'}; dockerfile: {p.dockerfile}; deployments: {p.deployments}",
         f"registry: {p.registry}" if p.registry else f"registry: not set ({p.registry_why})",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from buildctl import report
-from buildctl.analyze import RangeOptions
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
+from buildctl.detect.planner import RangeOptions
 
 
 @click.command(

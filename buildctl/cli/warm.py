@@ -22,9 +22,9 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
     to the registry as <registry>/<cache_repository>:cook-<key>, where every build finds it:
     one per platform of the map. Does nothing for a key the registry already holds."""
     from buildctl import gha
-    from buildctl.build import Engine
-    from buildctl.execute import warm
-    from buildctl.progress import Progress
+    from buildctl.build.engine import Engine
+    from buildctl.build.executor import warm
+    from buildctl.build.progress import Progress
 
     cfg = app.map
     opts = build_options(cfg, push=True, jobs=1, skip_existing=False, build_args=build_args)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from buildctl import lockfile
-from buildctl.detect import Side
-from buildctl.snapshot import Snapshot
-from buildctl.workspace import join
+from buildctl.detect import cargo_lock
+from buildctl.detect.rules import Side
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import join
 
 KEY_LENGTH = 24
 _TOOLCHAIN = ("rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml", ".cargo/config")
@@ -63,7 +63,7 @@ def service_fingerprints(
         if owner is not None:
             by_crate.setdefault(owner, []).append(path)
     lock_text = snap.text(join(side.root, "Cargo.lock"))
-    lock = lockfile.parse(lock_text, join(side.root, "Cargo.lock")) if lock_text else None
+    lock = cargo_lock.parse(lock_text, join(side.root, "Cargo.lock")) if lock_text else None
     allowed = {c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()}
     shared = _shared_inputs(side, dockerfile, args)
     out: dict[str, str] = {}
@@ -75,7 +75,7 @@ def service_fingerprints(
         if lock is not None:
             start = next((k for k in lock.by_name.get(crate, ()) if not k[2]), None)
             if start is not None:
-                resolved = lockfile.find_path(lock, start, lock.packages, allowed)
+                resolved = cargo_lock.find_path(lock, start, lock.packages, allowed)
                 parts += [f"lock {k[0]} {k[1]} {k[2]} {lock.packages[k].checksum}" for k in sorted(resolved)]
         out[service] = _digest(parts)
     return out

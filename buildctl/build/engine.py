@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buildctl.build.registry import Credentials, scrub
 from buildctl.errors import BuildctlError
 from buildctl.platforms import from_machine
-from buildctl.registry import Credentials, scrub
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

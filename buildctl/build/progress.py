@@ -9,8 +9,8 @@ import uuid
 from typing import TextIO
 
 from buildctl import gha
+from buildctl.build.results import BuildReport
 from buildctl.errors import printable
-from buildctl.results import BuildReport
 
 _MILESTONES = ("failed:", "hint:", "fingerprint ", "retrying", "building", "cook ")
 

@@ -29,8 +29,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from buildctl import kustomize
 from buildctl.config import WorkspaceMap, check_service_name
+from buildctl.deploy import kustomize
 from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean
 

@@ -27,15 +27,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from buildctl import init
 from buildctl.config import DEFAULT_IGNORE, SERVICE_NAME, Service, WorkspaceMap, parse_map
-from buildctl.detect import Detector, Side
+from buildctl.detect.rules import Detector, Side
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import Crate
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet, validate
-from buildctl.init import Proposal, Rule, ServiceGuess
-from buildctl.snapshot import Snapshot
-from buildctl.workflow import Edit, StepRef, edit_workflow, get, parse, scalar, steps
-from buildctl.workspace import Crate
+from buildctl.init import scan
+from buildctl.init.scan import Proposal, Rule, ServiceGuess
+from buildctl.init.workflow import Edit, StepRef, edit_workflow, get, parse, scalar, steps
 
 PATHS_FILTER = "dorny/paths-filter"
 _GLOB_CHARS = re.compile(r"[*?\[{]")
@@ -202,7 +202,7 @@ class Judge:
             ignore=tuple(r for r in proposal.ignore if r.glob in defaults),
             services=tuple(replace(s, inputs=()) for s in proposal.services),
         )
-        self.cfg: WorkspaceMap = parse_map(init.render(bare), proposal.map_file)
+        self.cfg: WorkspaceMap = parse_map(scan.render(bare), proposal.map_file)
         self.side = Side(snap, proposal.root)
         self.ws = self.side.ws
         self.files = sorted(snap.files)
@@ -289,11 +289,11 @@ class Judge:
         out: dict[str, None] = {}
         for f in loose:
             parts = f.split("/")
-            chosen = init.escape_glob(f)
+            chosen = scan.escape_glob(f)
             for d in range(depth + 1, len(parts)):
                 a = "/".join(parts[:d])
                 if a not in self._owned_dirs:
-                    chosen = f"{init.escape_glob(a)}/{rest}"
+                    chosen = f"{scan.escape_glob(a)}/{rest}"
                     break
             out[chosen] = None
         return tuple(out)
@@ -437,6 +437,6 @@ def migrate(
     step = find_step(workflow_text, workflow_file, step_id, snap.text)
     judge = Judge(snap, proposal)
     plans, promoted = assign(step.filters, proposal, judge, workflow_file)
-    updated = init.with_inputs(proposal, inputs_of(plans), snap.files, promoted)
+    updated = scan.with_inputs(proposal, inputs_of(plans), snap.files, promoted)
     edit = edit_workflow(workflow_text, step, {p.filter.name: p.services for p in plans}, install)
     return Migration(step, updated, tuple(plans), edit)

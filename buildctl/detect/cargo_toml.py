@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildctl.workspace import _DEP_TABLES, Workspace
+from buildctl.detect.workspace import _DEP_TABLES, Workspace
 
 # [workspace] keys that change no binary.
 _INERT_WORKSPACE_KEYS = frozenset({"metadata", "default-members"})

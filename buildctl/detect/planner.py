@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buildctl import diff, gitrepo
-from buildctl.cache import Cache
+from buildctl import gitrepo
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Detector, Side
+from buildctl.detect import ranges
+from buildctl.detect.cache import Cache
+from buildctl.detect.rules import Detector, Side
+from buildctl.detect.snapshot import Snapshot
 from buildctl.plan import Plan, Verdict, make_plan
-from buildctl.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class RangeOptions:
 
 
 def _verdicts(
-    cfg: WorkspaceMap, repo: Path, rng: diff.Range, memo: Cache, touched: set[str]
+    cfg: WorkspaceMap, repo: Path, rng: ranges.Range, memo: Cache, touched: set[str]
 ) -> dict[str, Verdict]:
     head_snap = Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo)
     head = Side(head_snap, cfg.root)
@@ -50,7 +51,7 @@ def head_side(repo: Path, cfg: WorkspaceMap, rev: str | None) -> Side:
 
 
 def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
-    rng = diff.resolve(
+    rng = ranges.resolve(
         repo, base=opts.base, head=opts.head, uncommitted=opts.uncommitted, environ=opts.environ
     )
     memo = Cache.default(opts.environ)
@@ -81,7 +82,7 @@ def _branch(repo: Path, environ: Mapping[str, str]) -> str | None:
 def requested_plan(
     repo: Path, cfg: WorkspaceMap, services: list[str] | None, head: str | None, environ: Mapping[str, str]
 ) -> Plan:
-    """A plan for services named on the command line (None: every service), without a diff."""
+    """A plan for services named on the command line (None: every service), without a ranges."""
     from buildctl.errors import BuildctlError
     from buildctl.tomlfile import did_you_mean
 
@@ -104,12 +105,12 @@ def requested_plan(
 def _since_deployed(
     repo: Path,
     cfg: WorkspaceMap,
-    rng: diff.Range,
+    rng: ranges.Range,
     memo: Cache,
     opts_environ: Mapping[str, str],
 ) -> Plan:
     """Each service compared from the commit its kustomization says is deployed."""
-    from buildctl import kustomize
+    from buildctl.deploy import kustomize
 
     head_snap = Snapshot.at(repo, rng.head, memo)
     groups: dict[str, list[str]] = {}
@@ -126,7 +127,7 @@ def _since_deployed(
             continue
         groups.setdefault(gitrepo.resolve(repo, commit), []).append(name)
     for base, names in groups.items():
-        sub = diff.Range(rng.head, gitrepo.merge_base(repo, base, rng.head), None, rng.uncommitted)
+        sub = ranges.Range(rng.head, gitrepo.merge_base(repo, base, rng.head), None, rng.uncommitted)
         if sub.base is None:
             for name in names:
                 verdicts[name] = Verdict(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildctl import gitrepo, tomlfile
-from buildctl.cache import Cache
+from buildctl.detect.cache import Cache
 from buildctl.errors import BuildctlError
 
 CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib\.rs|src/bin/.*)$")

@@ -22,7 +22,7 @@ from pathlib import Path
 import git
 
 from buildctl import atomic
-from buildctl.bump import Outcome
+from buildctl.deploy.bump import Outcome
 from buildctl.errors import BuildctlError
 
 # gitpython logs git's stderr (remote URLs included) through `logging`; we report it ourselves.

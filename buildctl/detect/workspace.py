@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from buildctl import tomlfile
+from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
-from buildctl.snapshot import Snapshot
 
 DepKind = Literal["normal", "build", "dev"]
 _DEP_TABLES: dict[str, DepKind] = {

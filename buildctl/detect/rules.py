@@ -9,15 +9,15 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from buildctl import lockfile, manifests
 from buildctl.config import WorkspaceMap
+from buildctl.detect import cargo_lock, cargo_toml
+from buildctl.detect.graph import CrateGraph
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import Workspace, join
+from buildctl.detect.workspace import load as load_workspace
 from buildctl.errors import BuildctlError
 from buildctl.gitrepo import Change
 from buildctl.globs import GlobSet
-from buildctl.graph import CrateGraph
-from buildctl.snapshot import Snapshot
-from buildctl.workspace import Workspace, join
-from buildctl.workspace import load as load_workspace
 
 
 @dataclass
@@ -188,8 +188,8 @@ class Detector:
     def _crate_file(self, crate: str, path: str) -> None:
         if posixpath.basename(path) == "Cargo.toml":
             base = self.base
-            before = manifests.build_relevant(base.snap.toml(path) if base else None)
-            after = manifests.build_relevant(self.head.snap.toml(path))
+            before = cargo_toml.build_relevant(base.snap.toml(path) if base else None)
+            after = cargo_toml.build_relevant(self.head.snap.toml(path))
             if before == after and base is not None:
                 return  # comments, formatting, dev-dependencies or metadata only
         self.crate_changes.setdefault(crate, []).append(path)
@@ -197,7 +197,7 @@ class Detector:
     def _root_manifest(self, path: str) -> None:
         base = self.base
         before = base.snap.toml(path) if base else None
-        changes = manifests.root_changes(
+        changes = cargo_toml.root_changes(
             before, self.head.snap.toml(path), base.ws if base else None, self.head.ws, path
         )
         for reason in changes.everything:
@@ -215,9 +215,9 @@ class Detector:
             return
         base = self.base
         base_text = base.snap.text(path) if base else None
-        head_lock = lockfile.parse(head_text, path)
-        base_lock = lockfile.parse(base_text, path) if base_text is not None else None
-        changed = lockfile.changed(base_lock, head_lock)
+        head_lock = cargo_lock.parse(head_text, path)
+        base_lock = cargo_lock.parse(base_text, path) if base_text is not None else None
+        changed = cargo_lock.changed(base_lock, head_lock)
         if not changed:
             return
         ws = self.head.ws
@@ -228,9 +228,9 @@ class Detector:
             start = next((k for k in head_lock.by_name.get(crate, ()) if not k[2]), None)
             if start is None:
                 continue
-            for key, chain in sorted(lockfile.find_path(head_lock, start, changed, allowed).items()):
+            for key, chain in sorted(cargo_lock.find_path(head_lock, start, changed, allowed).items()):
                 self.touched.update(k[0] for k in chain if not k[2])
-                names = " -> ".join(lockfile.label(k) for k in reversed(chain[:-1]))
+                names = " -> ".join(cargo_lock.label(k) for k in reversed(chain[:-1]))
                 self._effect(service).add(f"{path}: {changed[key]} -> {names}", build=True)
 
     def _propagate(self) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from buildctl.detect.workspace import Workspace
 from buildctl.errors import BuildctlError
-from buildctl.workspace import Workspace
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from buildctl import kustomize
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Detector, Side
+from buildctl.deploy import kustomize
+from buildctl.detect.rules import Detector, Side
 from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean, line_of
 

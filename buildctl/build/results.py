@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from buildctl.build import BuildOutcome
+    from buildctl.build.engine import BuildOutcome
 
 Status = Literal["built", "pushed", "skipped", "failed"]
 

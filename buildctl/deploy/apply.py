@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buildctl import atomic, bump, gitrepo
+from buildctl import atomic, gitrepo
 from buildctl.config import WorkspaceMap
+from buildctl.deploy import bump
 from buildctl.errors import BuildctlError
 
 
@@ -62,11 +63,11 @@ def apply(
         with atomic.deferred_signals():
             atomic.write_all({root / path: text for path, text in outcome.files.items()})
         return Applied(outcome, {"commit": None, "pushed": False})
-    from buildctl import gitops
+    from buildctl.deploy import writeback
 
-    repo = gitops.open_repo(root)
-    to = gitops.target(repo, remote, branch) if push else None
-    done = gitops.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=say)
+    repo = writeback.open_repo(root)
+    to = writeback.target(repo, remote, branch) if push else None
+    done = writeback.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=say)
     info: dict[str, Any] = {"commit": done.commit, "pushed": done.pushed, "attempts": done.attempts}
     if to is not None:
         info.update(remote=to.remote, branch=to.branch)

@@ -14,15 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from buildctl import gitrepo, platforms
-from buildctl.build import Engine
-from buildctl.config import WorkspaceMap
-from buildctl.detect import Side, check_buildable
-from buildctl.errors import BuildctlError
-from buildctl.keys import BuildOptions as BuildOptions
-from buildctl.keys import Keys
-from buildctl.keys import cook_ref as cook_ref
-from buildctl.plan import Plan, ServicePlan
-from buildctl.registry import (
+from buildctl.build.engine import Engine
+from buildctl.build.keys import BuildOptions as BuildOptions
+from buildctl.build.keys import Keys
+from buildctl.build.keys import cook_ref as cook_ref
+from buildctl.build.registry import (
     OCI_INDEX,
     Credentials,
     IndexEntry,
@@ -33,8 +29,12 @@ from buildctl.registry import (
     retrying,
     split_image,
 )
-from buildctl.results import BuildReport, PlatformImage, ServiceResult, cache_total, cache_use
-from buildctl.snapshot import Snapshot
+from buildctl.build.results import BuildReport, PlatformImage, ServiceResult, cache_total, cache_use
+from buildctl.config import WorkspaceMap
+from buildctl.detect.rules import Side, check_buildable
+from buildctl.detect.snapshot import Snapshot
+from buildctl.errors import BuildctlError
+from buildctl.plan import Plan, ServicePlan
 
 Log = Callable[[str, str], None]  # (service or "cook", line)
 

@@ -28,13 +28,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from buildctl import kustomize
 from buildctl.config import DEFAULT_BUILD_ALL, DEFAULT_IGNORE, MAP_FILE, REGISTRY, SERVICE_NAME
+from buildctl.deploy import kustomize
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import Crate, Workspace, join
+from buildctl.detect.workspace import load as load_workspace
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
-from buildctl.snapshot import Snapshot
-from buildctl.workspace import Crate, Workspace, join
-from buildctl.workspace import load as load_workspace
 
 DEFAULT_DOCKERFILE = "Dockerfile.service"
 DEFAULT_DEPLOYMENTS = "deployments"

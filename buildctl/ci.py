@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from buildctl import bump, deploy, gha
-from buildctl.build import Engine
+from buildctl import gha
+from buildctl.build.engine import Engine
+from buildctl.build.executor import BuildOptions, run_builds
+from buildctl.build.results import BuildReport, ServiceResult
 from buildctl.config import WorkspaceMap
-from buildctl.execute import BuildOptions, run_builds
+from buildctl.deploy import apply, bump
 from buildctl.plan import Plan
-from buildctl.results import BuildReport, ServiceResult
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 _CARGO_LOCATION = re.compile(r"-->\s+([^\s:]+):(\d+):\d+")
@@ -52,7 +53,7 @@ def settings_for_event(
 class CiResult:
     plan: Plan
     build: BuildReport
-    bump: deploy.Applied | None
+    bump: apply.Applied | None
 
 
 def run(
@@ -76,7 +77,7 @@ def run(
             if r.status in ("pushed", "skipped") and r.tags
         ]
         if requests:
-            applied = deploy.apply(
+            applied = apply.apply(
                 repo,
                 cfg,
                 requests,
@@ -129,7 +130,7 @@ def summary(result: CiResult, mermaid: str) -> str:
             duration = f"{r.duration:.1f}s" if r else "-"
             lines.append(f"| {svc.name} | {why} | {image} | {digest} | {duration} |")
     else:
-        lines.append("Nothing to build or deploy.")
+        lines.append("Nothing to build or apply.")
     if result.bump is not None and result.bump.info.get("commit"):
         lines += [
             "",

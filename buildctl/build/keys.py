@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from buildctl import fingerprint, platforms
+from buildctl import platforms
+from buildctl.build import fingerprint
 from buildctl.config import WorkspaceMap
-from buildctl.detect import Side
+from buildctl.detect.rules import Side
 from buildctl.plan import ServicePlan
 
 
