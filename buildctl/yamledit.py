@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from buildctl.errors import BuildctlError
+from buildctl.yamlfile import kind, last_char, line_end, pair
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_./:@-]*$")
 _YAML11_WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null"}
@@ -29,54 +30,24 @@ def quoted(value: str, style: str | None, flow: bool = False) -> str:
     return value if style is None and plain_ok else f'"{value}"'
 
 
-def _kind(node: Any) -> str:
-    return type(node).__name__.removesuffix("Node")
-
-
-def _get(mapping: Any, key: str) -> tuple[Any, Any] | None:
-    return next(((k, v) for k, v in mapping.value if k.value == key), None)
-
-
 def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
-def _after_line(text: str, index: int) -> int:
-    """Index just past the line break that ends the line holding text[index]."""
-    end = text.find("\n", index)
-    return len(text) if end < 0 else end + 1
-
-
-def _last_char(text: str, node: Any, key: Any | None = None) -> int:
-    """Index of the last character that belongs to `node` (a block node ends at its last leaf)."""
-    kind = _kind(node)
-    if kind == "Scalar" and node.start_mark.index == node.end_mark.index and key is not None:
-        return int(key.end_mark.index) - 1  # an empty value: its key's line
-    if kind == "Scalar" and node.style in ("|", ">"):
-        end = int(node.end_mark.index)
-        while end > node.start_mark.index and text[end - 1] in " \t\r\n":
-            end -= 1
-        return end - 1
-    if kind in ("Mapping", "Sequence") and not node.flow_style and node.value:
-        last = node.value[-1]
-        return _last_char(text, last[1], last[0]) if kind == "Mapping" else _last_char(text, last)
-    return int(node.end_mark.index) - 1
-
-
 def _style_of(nodes: Sequence[Any | None]) -> str | None:
     """The quote style the neighbouring values use (plain unless one of them is quoted)."""
-    styles = [n.style for n in nodes if n is not None and _kind(n) == "Scalar" and n.style in ("'", '"')]
+    styles = [n.style for n in nodes if n is not None and kind(n) == "Scalar" and n.style in ("'", '"')]
     return styles[0] if styles else None
 
 
 def _values(entry: Any, *keys: str) -> list[Any | None]:
-    return [(_get(entry, k) or (None, None))[1] for k in keys]
+    return [(pair(entry, k) or (None, None))[1] for k in keys]
 
 
 def set_key(text: str, entry: Any, key: str, value: str, after: Sequence[str]) -> str:
     """Set `key` in a mapping: the value's span if the key is there, else a new pair after `after`."""
     flow = bool(entry.flow_style)
-    found = _get(entry, key)
+    found = pair(entry, key)
     if found is not None:
         node = found[1]
         if node.start_mark.index == node.end_mark.index:  # `key:` and nothing: right after the colon
@@ -84,11 +55,11 @@ def set_key(text: str, entry: Any, key: str, value: str, after: Sequence[str]) -
             return f"{text[:at]} {quoted(value, None, flow)}{text[at:]}"
         return text[: node.start_mark.index] + quoted(value, node.style, flow) + text[node.end_mark.index :]
     style = _style_of(_values(entry, "newName", "name", "newTag"))
-    prev = next((p for k in after if (p := _get(entry, k)) is not None), entry.value[-1])
+    prev = next((p for k in after if (p := pair(entry, k)) is not None), entry.value[-1])
     if flow:
         at = int(prev[1].end_mark.index)
         return f"{text[:at]}, {key}: {quoted(value, style, True)}{text[at:]}"
-    at = _after_line(text, _last_char(text, prev[1], prev[0]))
+    at = line_end(text, last_char(text, prev[1], prev[0]))
     nl = _newline(text)
     line = f"{' ' * entry.start_mark.column}{key}: {quoted(value, style)}"
     return text[:at] + (line + nl if text[at - 1 : at] == "\n" else nl + line) + text[at:]
@@ -115,7 +86,7 @@ def del_key(text: str, entry: Any, key: str, file: str) -> str:
             line=k.start_mark.line + 1,
             hint=f"move '{key}:' below 'name:' (or remove it by hand)",
         )
-    return text[:line_start] + text[_after_line(text, _last_char(text, v, k)) :]
+    return text[:line_start] + text[line_end(text, last_char(text, v, k)) :]
 
 
 def layout(root: Any) -> tuple[int, int]:
@@ -123,16 +94,16 @@ def layout(root: Any) -> tuple[int, int]:
     todo = [root]
     while todo:
         node = todo.pop(0)
-        if _kind(node) != "Mapping" or node.flow_style:
+        if kind(node) != "Mapping" or node.flow_style:
             continue
         for key, value in node.value:
-            if _kind(value) == "Sequence" and not value.flow_style and value.value:
+            if kind(value) == "Sequence" and not value.flow_style and value.value:
                 item = value.value[0]
                 if item.start_mark.line == value.start_mark.line:
                     dash = value.start_mark.column
                     return dash - key.start_mark.column, item.start_mark.column - dash
             todo.append(value)
-            todo.extend(v for v in (value.value if _kind(value) == "Sequence" else []))
+            todo.extend(v for v in (value.value if kind(value) == "Sequence" else []))
     return DEFAULT_LAYOUT
 
 
@@ -151,15 +122,15 @@ def _flow_entry(fields: Sequence[tuple[str, str]], style: str | None) -> str:
 def add_item(text: str, root: Any, key: str, fields: Sequence[tuple[str, str]]) -> str:
     """Append a mapping to the sequence under root `key`, creating the key if it is missing."""
     nl = _newline(text)
-    found = _get(root, key)
-    seq = found[1] if found is not None and _kind(found[1]) == "Sequence" else None
+    found = pair(root, key)
+    seq = found[1] if found is not None and kind(found[1]) == "Sequence" else None
     if seq is not None and seq.value:
         last = seq.value[-1]
         style = _style_of(_values(last, "name", "newName"))
         if seq.flow_style:
             at = int(last.end_mark.index)
             return f"{text[:at]}, {_flow_entry(fields, style)}{text[at:]}"
-        at = _after_line(text, _last_char(text, last))
+        at = line_end(text, last_char(text, last))
         if last.flow_style:
             new = f"{' ' * seq.start_mark.column}- {_flow_entry(fields, style)}{nl}"
         else:
@@ -171,10 +142,10 @@ def add_item(text: str, root: Any, key: str, fields: Sequence[tuple[str, str]]) 
         return text[:at] + _flow_entry(fields, None) + text[at:]
     offset, gap = layout(root)
     if found is not None:  # `key:` with nothing after it
-        at = _after_line(text, int(found[0].end_mark.index))
+        at = line_end(text, int(found[0].end_mark.index))
         new = _block_entry(fields, found[0].start_mark.column + offset, gap, None, nl)
         return text[:at] + (new if text[at - 1 : at] == "\n" else nl + new.removesuffix(nl)) + text[at:]
-    after_root = _after_line(text, _last_char(text, root))
+    after_root = line_end(text, last_char(text, root))
     end = _DOC_END.search(text, after_root)
     at = end.start() if end else len(text)
     head = text[:at] if text[:at].endswith("\n") or not text[:at] else text[:at] + nl

@@ -27,7 +27,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from buildctl import config, globs, tomlfile
+from buildctl import config, deployed, globs, tomlfile
 from buildctl.deploy import apply, bump, kustomize
 from buildctl.detect import cargo_lock
 from buildctl.detect.snapshot import Snapshot
@@ -514,7 +514,7 @@ def bump_through_every_reader(text: str) -> None:
 
     outcome = bump.compute(MAP, [bump.Request("a", "sha-1234567", None)], read, lambda a, b: None)
     for change in outcome.changes:  # an edit must parse again: a kustomization is still one
-        kustomize.load(change.after, change.file)
+        deployed.load(change.after, change.file)
 
 
 @settings(max_examples=YAML_EXAMPLES, deadline=None)
@@ -529,11 +529,11 @@ def bump_through_every_reader(text: str) -> None:
 @example("a: " + "1" * 5000 + "\n")
 def test_kustomization_readers_raise_only_buildctl_errors(text: str) -> None:
     file = "deployments/a/kustomization.yaml"
-    only_buildctl_errors(lambda: kustomize.load(text, file))
+    only_buildctl_errors(lambda: deployed.load(text, file))
     only_buildctl_errors(lambda: kustomize.current(text, file, "127.0.0.1:5000/team/a"))
     only_buildctl_errors(lambda: kustomize.resources(text, file))
     only_buildctl_errors(lambda: kustomize.containers(text, file))
-    only_buildctl_errors(lambda: kustomize.deployed_commit(text, file, "127.0.0.1:5000/team/a"))
+    only_buildctl_errors(lambda: deployed.deployed_commit(text, file, "127.0.0.1:5000/team/a"))
     only_buildctl_errors(lambda: bump_through_every_reader(text))
 
 
@@ -602,4 +602,4 @@ def test_files_of_any_bytes_raise_only_buildctl_errors(data: bytes) -> None:
         only_buildctl_errors(lambda: snap.toml("Cargo.toml"))
         only_buildctl_errors(lambda: cargo_lock.parse(snap.text("Cargo.lock") or "", "Cargo.lock"))
         read = apply.reader(root)
-        only_buildctl_errors(lambda: kustomize.load(read("k.yaml") or "", "k.yaml"))
+        only_buildctl_errors(lambda: deployed.load(read("k.yaml") or "", "k.yaml"))

@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from buildctl import deployed
 from buildctl.config import WorkspaceMap, check_service_name
 from buildctl.deploy import kustomize
 from buildctl.errors import BuildctlError
@@ -104,7 +105,7 @@ def parse_result(text: str, file: str, cfg: WorkspaceMap) -> list[Request]:
             raise BuildctlError(f"{where}: 'tag' must be a string and 'digest' a string or null")
         req = _request(name, tag, digest, cfg.services, where)
         if image is not None and (
-            not isinstance(image, str) or kustomize.image_name(image) != cfg.image(name)
+            not isinstance(image, str) or deployed.image_name(image) != cfg.image(name)
         ):
             raise BuildctlError(
                 f"{where}: image {image!r} is not {cfg.image(name)}, the image the map gives the service",
@@ -222,9 +223,9 @@ def _containers(kdir: str, ktext: str, kfile: str, read: Reader, seen: set[str])
 def base_image(service: str, file: str, text: str, read: Reader) -> str:
     """The image name the overlay's resources run, which a new images entry must replace."""
     found = _containers(posixpath.dirname(file), text, file, read, set())
-    names = {kustomize.image_name(c.image) for c in found}
+    names = {deployed.image_name(c.image) for c in found}
     if len(names) > 1:
-        names = {kustomize.image_name(c.image) for c in found if c.name == service}
+        names = {deployed.image_name(c.image) for c in found if c.name == service}
     if len(names) == 1:
         return names.pop()
     listed = "; ".join(f"container {c.name!r} runs {c.image} ({c.file}:{c.line})" for c in found)

@@ -1,4 +1,4 @@
-"""Kustomization files: read the deployed image tag, and set it, with round-trip YAML.
+"""Kustomization files: set a service's image tag and digest, byte-preserving.
 
 Edits are splices, not re-dumps: ruamel.yaml's composer gives the exact span of every node,
 and the new text goes exactly there, in the style the file already uses (indentation, dash
@@ -8,16 +8,15 @@ result is parsed again and compared with the document it must mean before anyone
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from io import StringIO
 from typing import Any
 
-from buildctl import yamledit
+from buildctl import yamledit, yamlfile
+from buildctl.deployed import load
 from buildctl.errors import BuildctlError
+from buildctl.yamlfile import kind, pair
 
-_SHA_TAG = re.compile(r"^sha-([0-9a-f]{7,40})$")
 _ALIAS_HINT = "write the images entry out in full, without &anchors, *aliases or <<: merge keys"
 WORKLOAD_KINDS = {
     "Deployment",
@@ -29,76 +28,6 @@ WORKLOAD_KINDS = {
     "CronJob",
     "Pod",
 }
-
-
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def _parse_all(text: str, file: str, compose: bool = False) -> list[Any]:
-    from ruamel.yaml.error import YAMLError
-
-    yaml = _yaml()
-    try:
-        return list(yaml.compose_all(text) if compose else yaml.load_all(StringIO(text)))
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BuildctlError(
-            f"is not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=file,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
-    except Exception as exc:  # the library on text it cannot read: `!!int abc`, a bare `!!int`, …
-        raise BuildctlError(f"is not valid YAML: {type(exc).__name__}: {exc}", file=file) from None
-
-
-def load(text: str, file: str) -> Any:
-    docs = _parse_all(text, file)
-    if len(docs) != 1:
-        raise BuildctlError(
-            f"holds {len(docs)} YAML documents; a kustomization is exactly one",
-            file=file,
-            hint="split it or remove the extra '---' separators",
-        )
-    doc = docs[0]
-    if not isinstance(doc, dict):
-        raise BuildctlError("is not a YAML mapping", file=file)
-    return doc
-
-
-def image_entries(doc: Any, file: str) -> list[Any]:
-    images = doc.get("images")
-    if images is None:
-        return []
-    if not isinstance(images, list) or not all(isinstance(i, dict) for i in images):
-        raise BuildctlError("'images' must be a list of mappings", file=file)
-    return images
-
-
-def find_entry(doc: Any, file: str, image: str | None) -> Any:
-    for entry in image_entries(doc, file):
-        if image is not None and (entry.get("newName") or entry.get("name")) == image:
-            return entry
-    entries = image_entries(doc, file)
-    return entries[0] if image is None and len(entries) == 1 else None
-
-
-def deployed_commit(text: str | None, file: str, image: str | None) -> tuple[str | None, str | None]:
-    """The commit in the `sha-<commit>` tag this kustomization deploys, or (None, why not)."""
-    if text is None:
-        return None, f"since-deployed: {file} does not exist"
-    entry = find_entry(load(text, file), file, image)
-    if entry is None:
-        return None, f"since-deployed: {file} has no images entry for {image or 'the service'}"
-    tag = str(entry.get("newTag", ""))
-    m = _SHA_TAG.match(tag)
-    if not m:
-        return None, f"since-deployed: tag {tag!r} in {file} names no commit (expected sha-<commit>)"
-    return m.group(1), None
 
 
 # --- reading the node tree ------------------------------------------------------------------
@@ -122,18 +51,6 @@ class Container:
     line: int
 
 
-def _kind(node: Any) -> str:
-    return type(node).__name__
-
-
-def _get(mapping: Any, key: str) -> tuple[Any, Any] | None:
-    return next(((k, v) for k, v in mapping.value if k.value == key), None)
-
-
-def _line(node: Any) -> int:
-    return int(node.start_mark.line) + 1
-
-
 def _no_aliases(node: Any, file: str, line: int | None = None) -> None:
     """Refuse anchors, aliases and merge keys in `node`; `line` is where the node is used."""
     if getattr(node, "anchor", None):
@@ -141,48 +58,51 @@ def _no_aliases(node: Any, file: str, line: int | None = None) -> None:
             f"the images entries use the YAML anchor/alias '{node.anchor}'; changing one place would "
             "change every other place that shares it",
             file=file,
-            line=line or _line(node),
+            line=line or yamlfile.line(node),
             hint=_ALIAS_HINT,
         )
-    if _kind(node) == "SequenceNode":
+    if kind(node) == "Sequence":
         for item in node.value:
             _no_aliases(item, file)
-    elif _kind(node) == "MappingNode":
+    elif kind(node) == "Mapping":
         for key, value in node.value:
             if key.tag.endswith(":merge") or key.value == "<<":
                 raise BuildctlError(
-                    "an images entry uses a '<<' merge key", file=file, line=_line(key), hint=_ALIAS_HINT
+                    "an images entry uses a '<<' merge key",
+                    file=file,
+                    line=yamlfile.line(key),
+                    hint=_ALIAS_HINT,
                 )
             _no_aliases(key, file)
-            _no_aliases(value, file, _line(key))
+            _no_aliases(value, file, yamlfile.line(key))
 
 
 def _root(text: str, file: str) -> Any:
     load(text, file)  # one document, a mapping, no duplicate keys
-    root = _parse_all(text, file, compose=True)[0]
+    root = yamlfile.compose(text, file)
     if root.flow_style:
         raise BuildctlError("is written as a {flow} mapping; bump edits block-style files", file=file)
     return root
 
 
 def _images(root: Any, file: str) -> Any | None:
-    found = _get(root, "images")
-    if found is None or (_kind(found[1]) == "ScalarNode" and found[1].value == ""):
+    found = pair(root, "images")
+    if found is None or (kind(found[1]) == "Scalar" and found[1].value == ""):
         return None
     node = found[1]
-    _no_aliases(node, file, _line(found[0]))
-    if _kind(node) != "SequenceNode" or any(_kind(item) != "MappingNode" for item in node.value):
-        raise BuildctlError("'images' must be a list of mappings", file=file, line=_line(node))
+    _no_aliases(node, file, yamlfile.line(found[0]))
+    if kind(node) != "Sequence" or any(kind(item) != "Mapping" for item in node.value):
+        raise BuildctlError("'images' must be a list of mappings", file=file, line=yamlfile.line(node))
     return node
 
 
 def _value(entry: Any, key: str, file: str) -> str | None:
-    found = _get(entry, key)
+    found = pair(entry, key)
     if found is None:
         return None
     node = found[1]
-    if _kind(node) != "ScalarNode" or node.style in ("|", ">"):
-        raise BuildctlError(f"'{key}' must be a one-line string", file=file, line=_line(node))
+    if kind(node) != "Scalar" or node.style in ("|", ">"):
+        raise BuildctlError(f"'{key}' must be a one-line string", file=file, line=yamlfile.line(node))
     return None if node.tag.endswith(":null") else str(node.value)  # `newTag: 1.36` is a tag too
 
 
@@ -190,7 +110,7 @@ def current(text: str, file: str, image: str) -> Current | None:
     """The entry whose `newName` (or, without one, `name`) is `image`; None if there is none."""
     images = _images(_root(text, file), file)
     hits = [
-        Current(i, _line(e), _value(e, "newTag", file), _value(e, "digest", file))
+        Current(i, yamlfile.line(e), _value(e, "newTag", file), _value(e, "digest", file))
         for i, e in enumerate(images.value if images is not None else [])
         if (_value(e, "newName", file) or _value(e, "name", file)) == image
     ]
@@ -219,7 +139,7 @@ def resources(text: str, file: str) -> list[str]:
 def containers(text: str, file: str) -> list[Container]:
     """Containers (and init containers) of the workloads in a resource file."""
     out: list[Container] = []
-    for doc in _parse_all(text, file):
+    for doc in yamlfile.load_all(text, file):
         if (
             not isinstance(doc, dict)
             or not isinstance(doc.get("kind"), str)
@@ -241,13 +161,6 @@ def containers(text: str, file: str) -> list[Container]:
                         Container(str(c.get("name", "")), c["image"], file, line.line + 1 if line else 0)
                     )
     return out
-
-
-def image_name(ref: str) -> str:
-    """`registry/repo:tag@sha256:…` → `registry/repo`, the name kustomize's images: matches."""
-    ref = ref.split("@", 1)[0]
-    colon = ref.rfind(":")
-    return ref[:colon] if colon > ref.rfind("/") else ref
 
 
 # --- editing ------------------------------------------------------------------------------------
@@ -291,7 +204,7 @@ def add_image(text: str, file: str, name: str, new_name: str, tag: str, digest: 
                 f"the images entry for '{name}' points at {_value(entry, 'newName', file) or name}, "
                 f"not at {new_name}",
                 file=file,
-                line=_line(entry),
+                line=yamlfile.line(entry),
                 hint=f"set its newName to {new_name} (or fix [workspace] registry in the map)",
             )
     fields = [

@@ -110,7 +110,7 @@ def _since_deployed(
     opts_environ: Mapping[str, str],
 ) -> Plan:
     """Each service compared from the commit its kustomization says is deployed."""
-    from buildctl.deploy import kustomize
+    from buildctl import deployed
 
     head_snap = Snapshot.at(repo, rng.head, memo)
     groups: dict[str, list[str]] = {}
@@ -118,7 +118,7 @@ def _since_deployed(
     touched: set[str] = set()
     for name in cfg.services:
         path = cfg.kustomization(name)
-        commit, why = kustomize.deployed_commit(head_snap.text(path), path, cfg.image(name))
+        commit, why = deployed.deployed_commit(head_snap.text(path), path, cfg.image(name))
         if commit is not None and not gitrepo.has_commit(repo, commit):
             why = f"since-deployed: deployed commit {commit[:12]} ({path}) is not in this clone"
             commit = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from buildctl import deployed
 from buildctl.config import WorkspaceMap
-from buildctl.deploy import kustomize
 from buildctl.detect.rules import Detector, Side
 from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean, line_of
@@ -67,8 +67,8 @@ def run_checks(cfg: WorkspaceMap, side: Side, map_text: str) -> list[Finding]:
             out.append(Finding("error", f"service '{svc.name}': {path} does not exist", path))
             continue
         try:
-            doc = kustomize.load(text, path)
-            if kustomize.find_entry(doc, path, cfg.image(svc.name)) is None and not kustomize.image_entries(
+            doc = deployed.load(text, path)
+            if deployed.find_entry(doc, path, cfg.image(svc.name)) is None and not deployed.image_entries(
                 doc, path
             ):
                 out.append(

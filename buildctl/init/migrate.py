@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from buildctl import yamlfile
 from buildctl.config import DEFAULT_IGNORE, SERVICE_NAME, Service, WorkspaceMap, parse_map
 from buildctl.detect.rules import Detector, Side
 from buildctl.detect.snapshot import Snapshot
@@ -35,7 +36,8 @@ from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet, validate
 from buildctl.init import scan
 from buildctl.init.scan import Proposal, Rule, ServiceGuess
-from buildctl.init.workflow import Edit, StepRef, edit_workflow, get, parse, scalar, steps
+from buildctl.init.workflow import Edit, StepRef, edit_workflow, steps
+from buildctl.yamlfile import get, scalar
 
 PATHS_FILTER = "dorny/paths-filter"
 _GLOB_CHARS = re.compile(r"[*?\[{]")
@@ -67,7 +69,7 @@ class FilterStep(StepRef):
 
 def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], str | None]) -> FilterStep:
     """The workflow's paths-filter step (the one with `step_id`, when there are several)."""
-    root = parse(text, file, nodes=True)
+    root = yamlfile.compose(text, file)
     found = [
         (job, index, step)
         for job, _, index, step in steps(root)
@@ -127,7 +129,7 @@ def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], s
 def parse_filters(text: str, file: str, line: int = 1) -> list[Filter]:
     """paths-filter's `filters`: name → rules; a rule is a glob, a list (an alias of a list
     nests one), or `change-type: glob` (the change type is dropped: buildctl sees every change)."""
-    data = parse(text, file)
+    data = yamlfile.load_plain(text, file)
     if not isinstance(data, dict) or not data:
         raise BuildctlError(
             "the paths-filter filters are not a mapping of filter name to globs",

@@ -28,8 +28,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from buildctl import deployed
 from buildctl.config import DEFAULT_BUILD_ALL, DEFAULT_IGNORE, MAP_FILE, REGISTRY, SERVICE_NAME
-from buildctl.deploy import kustomize
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import Crate, Workspace, join
 from buildctl.detect.workspace import load as load_workspace
@@ -326,7 +326,7 @@ def _registry(s: _Scan, deployments: str, services: Sequence[ServiceGuess]) -> t
         if text is None:
             continue
         try:
-            entries = kustomize.image_entries(kustomize.load(text, path), path)
+            entries = deployed.image_entries(deployed.load(text, path), path)
         except BuildctlError as exc:
             s.notes.append(f"{path} not read for the registry: {exc.message}")
             continue

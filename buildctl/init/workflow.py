@@ -14,10 +14,11 @@ import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from io import StringIO
 from typing import Any
 
+from buildctl import yamlfile
 from buildctl.errors import BuildctlError
+from buildctl.yamlfile import get, kind, last_char, line_end, line_start, pair, scalar
 
 BUILDCTL_OUTPUTS = ("build", "deploy", "matrix", "any", "base", "head", "changes")
 
@@ -33,74 +34,16 @@ class StepRef:
     options: Mapping[str, str]
 
 
-def parse(text: str, file: str, *, nodes: bool = False) -> Any:
-    """The YAML as plain data (anchors and aliases resolved), or as nodes with their marks."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        if nodes:
-            return YAML(typ="rt").compose(StringIO(text))
-        return YAML(typ="safe").load(StringIO(text))
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BuildctlError(
-            f"is not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=file,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
-
-
-def _kind(node: Any) -> str:
-    return type(node).__name__.removesuffix("Node")
-
-
-def get(mapping: Any, key: str) -> Any:
-    if mapping is None or _kind(mapping) != "Mapping":
-        return None
-    return next((v for k, v in mapping.value if k.value == key), None)
-
-
-def _pair(mapping: Any, key: str) -> tuple[Any, Any] | None:
-    return next(((k, v) for k, v in mapping.value if k.value == key), None)
-
-
-def scalar(node: Any) -> str | None:
-    return str(node.value) if node is not None and _kind(node) == "Scalar" else None
-
-
 def steps(root: Any) -> Iterator[tuple[str, Any, int, Any]]:
     """(job id, job node, index, step node) for every step of every job."""
     jobs = get(root, "jobs")
-    for job_key, job in jobs.value if jobs is not None and _kind(jobs) == "Mapping" else ():
+    for job_key, job in jobs.value if jobs is not None and kind(jobs) == "Mapping" else ():
         seq = get(job, "steps")
-        if seq is None or _kind(seq) != "Sequence":
+        if seq is None or kind(seq) != "Sequence":
             continue
         for index, step in enumerate(seq.value):
-            if _kind(step) == "Mapping":
+            if kind(step) == "Mapping":
                 yield str(job_key.value), job, index, step
-
-
-def _last_char(text: str, node: Any) -> int:
-    kind = _kind(node)
-    if kind == "Scalar" and node.style in ("|", ">"):
-        end = int(node.end_mark.index)
-        while end > node.start_mark.index and text[end - 1] in " \t\r\n":
-            end -= 1
-        return end - 1
-    if kind in ("Mapping", "Sequence") and not node.flow_style and node.value:
-        last = node.value[-1]
-        return _last_char(text, last[1] if kind == "Mapping" else last)
-    return int(node.end_mark.index) - 1
-
-
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _line_end(text: str, index: int) -> int:
-    end = text.find("\n", index)
-    return len(text) if end < 0 else end + 1
 
 
 def reference(step_id: str, name: str) -> re.Pattern[str]:
@@ -130,7 +73,7 @@ def edit_workflow(
     """Swap the step for `buildctl affected --format github`. `outputs` maps each output name the
     step wrote (each filter) to the services whose outputs stand for it (none: it is gone)."""
     file = step.file
-    root = parse(text, file, nodes=True)
+    root = yamlfile.compose(text, file)
     job_node = next(j for job, j, _, _ in steps(root) if job == step.job)
     steps_node = get(job_node, "steps")
     old = steps_node.value[step.index]
@@ -142,8 +85,8 @@ def edit_workflow(
 
     # 1. the step itself, at the same columns, keeping its if/name/timeouts
     dash = text.rindex("-", 0, old.start_mark.index)  # `- uses:`, or a lone `-` on the line above
-    start = _line_start(text, dash)
-    end = _line_end(text, _last_char(text, old))
+    start = line_start(text, dash)
+    end = line_end(text, last_char(text, old))
     key_col = old.start_mark.column
     new_step, expected_step = _new_step(text, old, step, step_id, install, dash - start, key_col)
     checkout = _checkout(text, file, steps_node, step.index)
@@ -178,8 +121,8 @@ def edit_workflow(
     splices.append((start, end, new_step))
 
     # 2. the job's references to the step's outputs
-    job_start = _line_start(text, job_node.start_mark.index)
-    job_end = _line_end(text, _last_char(text, job_node))
+    job_start = line_start(text, job_node.start_mark.index)
+    job_end = line_end(text, last_char(text, job_node))
     for name, services in renames.items():
         pattern = reference(step_id, name)
         for m in pattern.finditer(text, job_start, job_end):
@@ -230,9 +173,9 @@ def _new_step(
     for key_node, value in old.value:
         if key_node.value in ("uses", "with", "id", "name", "run", "shell"):
             continue
-        first = text[key_node.start_mark.index : _last_char(text, value) + 1]
+        first = text[key_node.start_mark.index : last_char(text, value) + 1]
         lines.append(pad + first)
-    data = parse(text, step.file)
+    data = yamlfile.load_plain(text, step.file)
     old_data = data["jobs"][step.job]["steps"][step.index]
     for key, value in old_data.items():
         if key not in ("uses", "with", "id", "name", "run", "shell"):
@@ -276,7 +219,7 @@ def _plain(value: str) -> str:
     """A YAML scalar: plain where that reads back as the same string, else a JSON (= YAML) string."""
     if value.strip() == value and "\n" not in value:
         try:
-            if parse(f"k: {value}\n", "") == {"k": value}:
+            if yamlfile.load_plain(f"k: {value}\n", "") == {"k": value}:
                 return value
         except BuildctlError:
             pass
@@ -289,14 +232,14 @@ def _checkout(
     """The job's checkout step before `before`, and the splice that makes it fetch-depth: 0."""
     for index in range(before - 1, -1, -1):
         step = steps.value[index]
-        if _kind(step) != "Mapping" or not (scalar(get(step, "uses")) or "").startswith("actions/checkout@"):
+        if kind(step) != "Mapping" or not (scalar(get(step, "uses")) or "").startswith("actions/checkout@"):
             continue
-        with_pair = _pair(step, "with")
+        with_pair = pair(step, "with")
         if with_pair is None:
             if step.flow_style:  # - {uses: actions/checkout@v5}
                 at = int(step.end_mark.index) - 1
                 return (at, at, ", with: {fetch-depth: 0}"), index
-            at = _line_end(text, _last_char(text, step))
+            at = line_end(text, last_char(text, step))
             pad = " " * step.start_mark.column
             return (at, at, f"{pad}with:\n{pad}  fetch-depth: 0\n"), index
         with_node = with_pair[1]
@@ -305,17 +248,17 @@ def _checkout(
             if scalar(depth) == "0":
                 return None, index
             return (depth.start_mark.index, depth.end_mark.index, "0"), index
-        if _kind(with_node) == "Mapping" and with_node.flow_style:  # with: {ref: main}
+        if kind(with_node) == "Mapping" and with_node.flow_style:  # with: {ref: main}
             at = int(with_node.end_mark.index) - 1
             return (at, at, ", fetch-depth: 0" if with_node.value else "fetch-depth: 0"), index
-        if _kind(with_node) != "Mapping" or not with_node.value:
+        if kind(with_node) != "Mapping" or not with_node.value:
             raise BuildctlError(
                 "the job's checkout step has a `with:` buildctl cannot extend",
                 file=file,
                 line=with_node.start_mark.line + 1,
                 hint="set `fetch-depth: 0` on it by hand, then run again",
             )
-        at = _line_end(text, _last_char(text, with_node))
+        at = line_end(text, last_char(text, with_node))
         return (at, at, f"{' ' * with_node.start_mark.column}fetch-depth: 0\n"), index
     return None
 
@@ -352,7 +295,7 @@ def _verify(
     renames: Mapping[str, tuple[str, ...]],
 ) -> None:
     """Parse the result and compare it with the original plus exactly the intended changes."""
-    expected = copy.deepcopy(parse(old_text, step.file))
+    expected = copy.deepcopy(yamlfile.load_plain(old_text, step.file))
     job = expected["jobs"][step.job]
 
     def fix(value: str) -> str:
@@ -373,7 +316,7 @@ def _verify(
         new_steps.insert(step.index, checkout[1])
     job_fixed["steps"] = new_steps
     expected["jobs"][step.job] = job_fixed
-    got = parse(new_text, step.file)
+    got = yamlfile.load_plain(new_text, step.file)
     if got != expected:
         raise BuildctlError(
             "buildctl could not edit this workflow without changing something else",
