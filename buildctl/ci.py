@@ -14,7 +14,8 @@ from typing import Any
 
 from buildctl import gha
 from buildctl.build.engine import Engine
-from buildctl.build.executor import BuildOptions, run_builds
+from buildctl.build.executor import run_builds
+from buildctl.build.keys import BuildOptions
 from buildctl.build.results import BuildReport, ServiceResult
 from buildctl.config import WorkspaceMap
 from buildctl.deploy import apply, bump

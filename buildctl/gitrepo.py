@@ -7,6 +7,7 @@ about 80 ms of a 190 ms budget. Writes (commit, push) live in `gitops`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,15 +17,25 @@ from pathlib import Path
 from buildctl.errors import BuildctlError
 
 ZERO_SHA = "0" * 40
+_KEPT = ("GIT_SSH", "GIT_SSH_COMMAND")  # how to reach a remote, not which repository
 
 
-def _env() -> dict[str, str]:
-    # A hook or an outer git may leak GIT_DIR & co., which would point us at another repository.
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in ("GIT_SSH", "GIT_SSH_COMMAND")
-    }
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
+def blob_id(data: bytes) -> str:
+    """The id git gives a file of this content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def environment(pin: tuple[Path, Path] | None = None) -> dict[str, str]:
+    """The environment of every git process buildctl starts: never prompting, in the C locale
+    (messages are read), and without the GIT_* variables a hook or an outer git may leak, which
+    would point git at another repository. With `pin` (git dir, work tree), the repository is
+    also pinned by GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE: gitpython adds variables to the
+    process's environment and cannot take one away, so it overrides them instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEPT}
+    env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    if pin is not None:
+        git_dir, work_tree = pin
+        env.update(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(work_tree), GIT_INDEX_FILE=str(git_dir / "index"))
     return env
 
 
@@ -34,7 +45,7 @@ def run(repo: Path, args: Sequence[str], *, input: bytes | None = None, check: b
             ["git", "-C", str(repo), *args],
             input=input,
             capture_output=True,
-            env=_env(),
+            env=environment(),
             check=False,
         )
     except FileNotFoundError:
@@ -46,7 +57,9 @@ def run(repo: Path, args: Sequence[str], *, input: bytes | None = None, check: b
 
 
 def _ok(repo: Path, args: Sequence[str]) -> tuple[bool, bytes]:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, env=_env(), check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, env=environment(), check=False
+    )
     return proc.returncode == 0, proc.stdout
 
 
@@ -156,25 +169,6 @@ def ls_tree(repo: Path, rev: str) -> dict[str, str]:
     return files
 
 
-def read_blobs(repo: Path, ids: Iterable[str]) -> dict[str, bytes]:
-    """Contents of many blobs through one `cat-file --batch`."""
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    out = run(repo, ["cat-file", "--batch"], input=("\n".join(wanted) + "\n").encode())
-    blobs: dict[str, bytes] = {}
-    pos = 0
-    for oid in wanted:
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].split(b" ")
-        if len(header) < 3:  # "<oid> missing"
-            raise BuildctlError(f"git object {oid} is missing from the repository")
-        size = int(header[2])
-        blobs[oid] = out[nl + 1 : nl + 1 + size]
-        pos = nl + 1 + size + 1
-    return blobs
-
-
 def show(repo: Path, rev: str, path: str) -> bytes | None:
     ok, out = _ok(repo, ["cat-file", "blob", f"{rev}:{path}"])
     return out if ok else None
@@ -241,20 +235,6 @@ def batch(repo: Path, names: Iterable[str], *, contents: bool) -> dict[str, tupl
             pos += size + 1
         found[name] = (oid, kind, data)
     return found
-
-
-def list_dir(repo: Path, rev: str, path: str) -> list[tuple[str, str]]:
-    """The entries of one directory at `rev`: (name, "blob" | "tree" | "commit")."""
-    spec = f"{rev}:{path}" if path else f"{rev}^{{tree}}"
-    ok, out = _ok(repo, ["ls-tree", "-z", spec])
-    if not ok:
-        return []
-    entries = []
-    for entry in out.split(b"\0"):
-        if entry:
-            meta, _, name = entry.partition(b"\t")
-            entries.append((os.fsdecode(name), meta.split(b" ")[1].decode()))
-    return entries
 
 
 def ls_tree_matching(repo: Path, rev: str, names: tuple[bytes, ...], infix: bytes) -> dict[str, str]:

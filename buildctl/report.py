@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from buildctl.errors import printable as printable  # file names: shown, never obeyed
+from buildctl.errors import printable
 from buildctl.gha import cell
 from buildctl.plan import Plan
 from buildctl.platforms import image_tag

@@ -156,7 +156,7 @@ def test_a_library_mapped_as_a_service_is_refused_before_a_build(mini: Repo) -> 
             "hint: set `crate` under [services.util] to the binary crate, or remove the service",
         )
     findings = cli(mini, "check").stderr  # `check` says where, with the line
-    assert "error: workspace-map.toml:3: service 'util': crate 'util' is a library" in findings
+    assert "error: workspace-map.toml:3: service 'util' maps to crate 'util', a library" in findings
 
 
 def test_a_requested_service_whose_crate_is_not_in_the_workspace(mini: Repo) -> None:

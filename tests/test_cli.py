@@ -60,7 +60,7 @@ def test_check_reports_problems(mini: Repo) -> None:
     res = run(["--repo", str(mini.path), "check"])
     assert res.code == 1
     assert (
-        "error: workspace-map.toml:2: service 'util': crate 'util' is a library, it has no binary to ship"
+        "error: workspace-map.toml:2: service 'util' maps to crate 'util', a library: it has no binary to ship"
         in res.stderr
     )
     assert (

@@ -165,9 +165,6 @@ class Engine:
         """The platform of the engine's own machine: what it builds without cross-compiling."""
         return from_machine(str(self.api.version().get("Arch") or ""))
 
-    def image_labels(self, ref: str) -> dict[str, str]:
-        return dict(self.api.inspect_image(ref)["Config"].get("Labels") or {})
-
     def tag(self, image: str, ref: str) -> None:
         repository, _, tag = ref.rpartition(":")
         self.api.tag(image, repository, tag, force=True)

@@ -15,9 +15,7 @@ from typing import Any
 
 from buildctl import gitrepo, platforms
 from buildctl.build.engine import Engine
-from buildctl.build.keys import BuildOptions as BuildOptions
-from buildctl.build.keys import Keys
-from buildctl.build.keys import cook_ref as cook_ref
+from buildctl.build.keys import BuildOptions, Keys
 from buildctl.build.registry import (
     OCI_INDEX,
     Credentials,
@@ -31,7 +29,7 @@ from buildctl.build.registry import (
 )
 from buildctl.build.results import BuildReport, PlatformImage, ServiceResult, cache_total, cache_use
 from buildctl.config import WorkspaceMap
-from buildctl.detect.rules import Side, check_buildable
+from buildctl.detect.revision import Revision, check_buildable
 from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
 from buildctl.plan import Plan, ServicePlan
@@ -44,7 +42,7 @@ class Builder:
         self, repo: Path, cfg: WorkspaceMap, plan: Plan, engine: Engine, opts: BuildOptions, log: Log
     ) -> None:
         self.repo, self.cfg, self.plan, self.engine, self.opts, self.log = repo, cfg, plan, engine, opts, log
-        self.side = Side(Snapshot.at(repo, plan.head), cfg.root)
+        self.side = Revision(Snapshot.at(repo, plan.head), cfg.root)
         self.keys = Keys(self.side, cfg, opts, engine.native_platform())
         self.creds: Credentials | None = None
         self.api: RegistryAPI | None = None

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from buildctl.detect import cargo_lock
-from buildctl.detect.rules import Side
+from buildctl.detect.revision import Revision
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import join
 
@@ -19,11 +19,8 @@ _TOOLCHAIN = ("rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml", ".c
 
 
 def _content_id(snap: Snapshot, path: str) -> str:
-    oid = snap.files.get(path)
-    if oid:  # a blob id is already a content hash
-        return oid
-    data = snap.read(path)
-    return "" if data is None else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    # A blob id is already a content hash; the listing has it for any path, however named.
+    return snap.files.get(path) or snap.oid(path) or ""
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -34,7 +31,7 @@ def _digest(parts: Iterable[str]) -> str:
     return h.hexdigest()[:KEY_LENGTH]
 
 
-def _shared_inputs(side: Side, dockerfile: str, args: Mapping[str, str]) -> list[str]:
+def _shared_inputs(side: Revision, dockerfile: str, args: Mapping[str, str]) -> list[str]:
     snap, root = side.snap, side.root
     parts = [f"dockerfile {_content_id(snap, dockerfile)}"]
     parts += [f"{p} {_content_id(snap, join(root, p))}" for p in ("Cargo.toml", *_TOOLCHAIN)]
@@ -42,7 +39,7 @@ def _shared_inputs(side: Side, dockerfile: str, args: Mapping[str, str]) -> list
     return parts
 
 
-def cook_key(side: Side, dockerfile: str, args: Mapping[str, str]) -> str:
+def cook_key(side: Revision, dockerfile: str, args: Mapping[str, str]) -> str:
     """Everything `cargo chef cook` sees: every manifest, the lock, the toolchain, the Dockerfile."""
     manifests = sorted(c.manifest for c in side.ws.crates.values())
     parts = _shared_inputs(side, dockerfile, args)
@@ -52,7 +49,7 @@ def cook_key(side: Side, dockerfile: str, args: Mapping[str, str]) -> str:
 
 
 def service_fingerprints(
-    side: Side, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
+    side: Revision, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
 ) -> dict[str, str]:
     """Service → a key over the files of its crate closure, the lock entries it resolves, and the
     build's shared inputs. Two commits with the same fingerprint build the same image."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from buildctl import platforms
 from buildctl.build import fingerprint
 from buildctl.config import WorkspaceMap
-from buildctl.detect.rules import Side
+from buildctl.detect.revision import Revision
 from buildctl.plan import ServicePlan
 
 
@@ -40,7 +40,7 @@ def cook_ref(cfg: WorkspaceMap, opts: BuildOptions, key: str) -> str:
 
 @dataclass(frozen=True)
 class Keys:
-    side: Side
+    side: Revision
     cfg: WorkspaceMap
     opts: BuildOptions
     native: str  # the build machine's platform: built without RUST_TARGET

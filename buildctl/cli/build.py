@@ -15,7 +15,7 @@ from buildctl.build.keys import BuildOptions, Keys
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
 from buildctl.detect.planner import RangeOptions, requested_plan
-from buildctl.detect.rules import Side, check_buildable
+from buildctl.detect.revision import Revision, check_buildable
 from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import PartialFailure
 from buildctl.plan import Plan
@@ -73,7 +73,7 @@ def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions)
     tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone. With
     several platforms, the image index each tag gets is a comment: it goes through the registry's
     API, not the engine."""
-    side = Side(Snapshot.at(repo, plan.head), cfg.root)
+    side = Revision(Snapshot.at(repo, plan.head), cfg.root)
     targets = [s for s in plan.services if s.build]
     check_buildable(cfg, side.ws, [s.name for s in targets])
     keys = Keys(side, cfg, opts, platforms.native())

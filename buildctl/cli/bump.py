@@ -11,7 +11,7 @@ from buildctl import gitrepo, report
 from buildctl.cli.context import AppContext, format_option, pass_app
 from buildctl.config import load_map
 from buildctl.deploy import apply, bump
-from buildctl.errors import BuildctlError
+from buildctl.errors import BuildctlError, printable
 
 EPILOG = """
 \b
@@ -36,7 +36,7 @@ def _root(app: AppContext, need_git: bool) -> tuple[Path, bool]:
 
 
 def _say(message: str) -> None:
-    click.echo(report.printable(message), err=True)
+    click.echo(printable(message), err=True)
 
 
 def _text(outcome: bump.Outcome) -> str:
@@ -48,7 +48,7 @@ def _text(outcome: bump.Outcome) -> str:
             else bump.short(c.new)
         )
         lines.append(f"{c.service}  {c.status}  {move}  {c.file}" + (f"  ({c.note})" if c.note else ""))
-    return "\n".join(report.printable(line) for line in lines) + ("\n" if lines else "")
+    return "\n".join(printable(line) for line in lines) + ("\n" if lines else "")
 
 
 @click.command("bump", epilog=EPILOG)

@@ -6,8 +6,8 @@ import click
 
 from buildctl import gha, report
 from buildctl.cli.context import AppContext, format_option, pass_app
-from buildctl.detect.planner import head_side
-from buildctl.errors import BuildctlError
+from buildctl.detect.revision import Revision
+from buildctl.errors import BuildctlError, printable
 from buildctl.init.check import run_checks
 
 
@@ -20,7 +20,7 @@ def command(app: AppContext, strict: bool, rev: str | None, fmt: str) -> None:
     """Check the map: unknown crates, services that are not binaries, binaries no service maps,
     missing kustomizations, and files that no crate or rule owns."""
     cfg = app.map
-    side = head_side(app.repo, cfg, rev)
+    side = Revision.at(app.repo, cfg.root, rev)
     map_text = (app.repo / cfg.file).read_text(encoding="utf-8") if (app.repo / cfg.file).exists() else ""
     findings = run_checks(cfg, side, map_text)
     errors = [f for f in findings if f.level == "error" or strict]
@@ -29,7 +29,7 @@ def command(app: AppContext, strict: bool, rev: str | None, fmt: str) -> None:
     else:
         for f in findings:
             where = f"{f.file}:{f.line}: " if f.file and f.line else (f"{f.file}: " if f.file else "")
-            click.echo(f"{f.level}: {report.printable(where + f.message)}", err=True)
+            click.echo(f"{f.level}: {printable(where + f.message)}", err=True)
             if gha.in_actions():
                 click.echo(gha.annotation(f.level, f.message, file=f.file, line=f.line), err=True)
         click.echo(

@@ -9,8 +9,9 @@ import click
 from buildctl import gha, report
 from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
-from buildctl.detect.planner import RangeOptions, head_side
-from buildctl.errors import PartialFailure
+from buildctl.detect.planner import RangeOptions
+from buildctl.detect.revision import Revision
+from buildctl.errors import PartialFailure, printable
 
 
 @click.command(
@@ -78,10 +79,10 @@ def command(
         Engine(),
         progress.log,
         on_done=lambda r: progress.done(r.service, r.status if not r.error else f"failed: {r.error}"),
-        say=lambda m: click.echo(report.printable(m), err=True),
+        say=lambda m: click.echo(printable(m), err=True),
     )
     progress.summary(result.build)
-    side = head_side(app.repo, cfg, plan.head)
+    side = Revision.at(app.repo, cfg.root, plan.head)
     built = frozenset(s.crate for s in plan.services if s.build)
     mermaid = graph.render(
         side.graph.to_networkx(side.ws, cfg.service_for_crate()),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from buildctl import report
 from buildctl.cli.context import AppContext, pass_app, range_options
 from buildctl.detect import graph
-from buildctl.detect.planner import RangeOptions, head_side
-from buildctl.errors import BuildctlError
+from buildctl.detect.planner import RangeOptions
+from buildctl.detect.revision import Revision
+from buildctl.errors import BuildctlError, printable
 from buildctl.tomlfile import did_you_mean
 
 
@@ -30,14 +30,14 @@ def command(app: AppContext, service: str, opts: RangeOptions) -> None:
         )
     plan = app.plan(opts)
     crate = cfg.services[service].crate
-    side = head_side(app.repo, cfg, None if opts.uncommitted else plan.head)
+    side = Revision.at(app.repo, cfg.root, None if opts.uncommitted else plan.head)
     svc = plan.service(service)
     out = [f"{service} (crate {crate}), base {(plan.base or '-')[:12]} head {plan.head[:12]}"]
     if svc is None:
         out.append("  not affected: no change in this range reaches it")
     else:
         out.append(f"  {'build + deploy' if svc.build else 'deploy only'}, {len(svc.reasons)} reason(s):")
-        out.extend(f"  - {report.printable(r)}" for r in svc.reasons)
+        out.extend(f"  - {printable(r)}" for r in svc.reasons)
         sources = sorted({c[0] for c in svc.chains if len(c) > 1})
         if sources:
             g = side.graph.to_networkx(side.ws, cfg.service_for_crate())

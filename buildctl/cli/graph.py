@@ -6,7 +6,8 @@ import click
 
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.detect import graph
-from buildctl.detect.planner import RangeOptions, head_side
+from buildctl.detect.planner import RangeOptions
+from buildctl.detect.revision import Revision
 
 
 @click.command(
@@ -24,7 +25,7 @@ def command(app: AppContext, opts: RangeOptions, fmt: str) -> None:
     """
     marked: frozenset[str] = frozenset()
     built: frozenset[str] = frozenset()
-    side = head_side(app.repo, app.map, None if opts.uncommitted else (opts.head or "HEAD"))
+    side = Revision.at(app.repo, app.map.root, None if opts.uncommitted else (opts.head or "HEAD"))
     if opts.base or opts.since_deployed or opts.uncommitted:
         plan = app.plan(opts)
         built = frozenset(s.crate for s in plan.services if s.build)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from buildctl import atomic, report
+from buildctl import atomic
 from buildctl.cli.context import AppContext, pass_app
 from buildctl.config import DEFAULT_IGNORE, MAP_FILE, parse_map
 from buildctl.detect.snapshot import Snapshot
-from buildctl.errors import BuildctlError
+from buildctl.errors import BuildctlError, printable
 from buildctl.init import scan
 
 EPILOG = """
@@ -97,10 +97,10 @@ def command(
     text = scan.render(proposal)
     parse_map(text, rel)  # what init writes must load
     for line in _summary(proposal):
-        click.echo(report.printable(line), err=True)
+        click.echo(printable(line), err=True)
     if migration is not None:
         for line in migration.report():
-            click.echo(report.printable(line), err=True)
+            click.echo(printable(line), err=True)
     writes: dict[Path, str] = {} if to_stdout else {target: text}
     if migration is not None and write_workflow:
         writes[wf_path] = migration.edit.text

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import git
 
-from buildctl import atomic
+from buildctl import atomic, gitrepo
 from buildctl.deploy.bump import Outcome
 from buildctl.errors import BuildctlError
 
@@ -68,13 +68,8 @@ class Delivery:
 
 def open_repo(root: Path) -> git.Repo:
     repo = git.Repo(root)
-    # A hook (or an outer git) may export these; they would point git at another repository.
-    repo.git.update_environment(
-        GIT_DIR=str(repo.git_dir),
-        GIT_WORK_TREE=str(repo.working_tree_dir),
-        GIT_INDEX_FILE=str(Path(repo.git_dir) / "index"),
-        GIT_TERMINAL_PROMPT="0",
-    )
+    pinned = gitrepo.environment((Path(repo.git_dir), Path(str(repo.working_tree_dir))))
+    repo.git.update_environment(**{k: v for k, v in pinned.items() if k.startswith("GIT_") or k == "LC_ALL"})
     return repo
 
 

@@ -11,7 +11,8 @@ from buildctl import gitrepo
 from buildctl.config import WorkspaceMap
 from buildctl.detect import ranges
 from buildctl.detect.cache import Cache
-from buildctl.detect.rules import Detector, Side
+from buildctl.detect.revision import Revision
+from buildctl.detect.rules import Detector
 from buildctl.detect.snapshot import Snapshot
 from buildctl.plan import Plan, Verdict, make_plan
 
@@ -29,25 +30,19 @@ def _verdicts(
     cfg: WorkspaceMap, repo: Path, rng: ranges.Range, memo: Cache, touched: set[str]
 ) -> dict[str, Verdict]:
     head_snap = Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo)
-    head = Side(head_snap, cfg.root)
+    head = Revision(head_snap, cfg.root)
     base_sha = rng.base
 
-    def base_side() -> Side | None:
-        return Side(Snapshot.at(repo, base_sha, memo), cfg.root) if base_sha else None
+    def base_revision() -> Revision | None:
+        return Revision(Snapshot.at(repo, base_sha, memo), cfg.root) if base_sha else None
 
-    detector = Detector(cfg, head, base_side)
+    detector = Detector(cfg, head, base_revision)
     # With no range to compare, run() on no changes still validates the map against the workspace.
     effects = detector.run(rng.changes(repo) if not rng.everything else [])
     touched.update(detector.touched)
     return {
         name: Verdict(e.build, e.deploy, tuple(e.reasons), tuple(e.chains)) for name, e in effects.items()
     }
-
-
-def head_side(repo: Path, cfg: WorkspaceMap, rev: str | None) -> Side:
-    """The workspace at `rev` (None: the working tree), for commands that look at the whole graph."""
-    snap = Snapshot.worktree(repo) if rev is None else Snapshot.at(repo, gitrepo.resolve(repo, rev))
-    return Side(snap, cfg.root)
 
 
 def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:

@@ -11,11 +11,8 @@ from dataclasses import dataclass, field
 
 from buildctl.config import WorkspaceMap
 from buildctl.detect import cargo_lock, cargo_toml
-from buildctl.detect.graph import CrateGraph
-from buildctl.detect.snapshot import Snapshot
-from buildctl.detect.workspace import Workspace, join
-from buildctl.detect.workspace import load as load_workspace
-from buildctl.errors import BuildctlError
+from buildctl.detect.revision import Revision, check_services
+from buildctl.detect.workspace import join
 from buildctl.gitrepo import Change
 from buildctl.globs import GlobSet
 
@@ -38,61 +35,12 @@ class Effect:
             self.chains.append(chain)
 
 
-@dataclass
-class Side:
-    """One revision's workspace, loaded on first use."""
-
-    snap: Snapshot
-    root: str
-    _ws: Workspace | None = None
-    _graph: CrateGraph | None = None
-
-    @property
-    def ws(self) -> Workspace:
-        if self._ws is None:
-            self._ws = load_workspace(self.snap, self.root)
-        return self._ws
-
-    @property
-    def graph(self) -> CrateGraph:
-        if self._graph is None:
-            self._graph = CrateGraph.of(self.ws)
-        return self._graph
-
-
-def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:
-    for svc in cfg.services.values():
-        crate = ws.crates.get(svc.crate)
-        if crate is None or not crate.member:
-            from buildctl.tomlfile import did_you_mean
-
-            raise BuildctlError(
-                f"service '{svc.name}' maps to crate '{svc.crate}', which is not a member of the Cargo workspace"
-                + did_you_mean(svc.crate, ws.crates),
-                file=cfg.file,
-                hint=f"set `crate` under [services.{svc.name}] to the package name in its Cargo.toml",
-            )
-
-
-def check_buildable(cfg: WorkspaceMap, ws: Workspace, services: Iterable[str]) -> None:
-    """Before a build: the map matches the workspace, and each service has a binary to ship."""
-    check_services(cfg, ws)
-    for name in services:
-        crate = ws.crates[cfg.services[name].crate]
-        if not crate.bins:
-            raise BuildctlError(
-                f"service '{name}' maps to crate '{crate.name}', a library: it has no binary to ship",
-                file=cfg.file,
-                hint=f"set `crate` under [services.{name}] to the binary crate, or remove the service",
-            )
-
-
 class Detector:
-    def __init__(self, cfg: WorkspaceMap, head: Side, base: Callable[[], Side | None]) -> None:
+    def __init__(self, cfg: WorkspaceMap, head: Revision, base: Callable[[], Revision | None]) -> None:
         self.cfg = cfg
         self.head = head
         self._base_factory = base
-        self._base: Side | None = None
+        self._base: Revision | None = None
         self._base_loaded = False
         self.effects: dict[str, Effect] = {}
         self.crate_of = {s.crate: s.name for s in cfg.services.values()}
@@ -104,7 +52,7 @@ class Detector:
         self._root_lock_path = join(cfg.root, "Cargo.lock")
 
     @property
-    def base(self) -> Side | None:
+    def base(self) -> Revision | None:
         if not self._base_loaded:
             self._base = self._base_factory()
             self._base_loaded = True

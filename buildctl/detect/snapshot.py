@@ -7,7 +7,6 @@ it. Parsed TOML is memoised by blob id, in memory and in a cache on disk (see `c
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,10 +19,6 @@ from buildctl.errors import BuildctlError
 
 CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib\.rs|src/bin/.*)$")
 CARGO_NAMES = (b"Cargo.toml", b"Cargo.lock", b"src/main.rs", b"src/lib.rs")
-
-
-def blob_id(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
@@ -115,7 +110,7 @@ class Snapshot:
                     data = (self.repo / p).read_bytes() if (self.repo / p).is_file() else None
                 except OSError:
                     data = None
-                self._blobs[p] = None if data is None else (blob_id(data), data)
+                self._blobs[p] = None if data is None else (gitrepo.blob_id(data), data)
             return
         known = self._cargo or {}
         names: dict[str, str] = {}

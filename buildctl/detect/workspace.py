@@ -86,11 +86,6 @@ def join(*parts: str) -> str:
     return "" if joined == "." else joined
 
 
-def _norm(path: str) -> str:
-    n = posixpath.normpath(path)
-    return "" if n == "." else n
-
-
 def _has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 

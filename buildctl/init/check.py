@@ -7,9 +7,10 @@ from typing import Literal
 
 from buildctl import deployed
 from buildctl.config import WorkspaceMap
-from buildctl.detect.rules import Detector, Side
+from buildctl.detect.revision import Revision, service_problems
+from buildctl.detect.rules import Detector
 from buildctl.errors import BuildctlError
-from buildctl.tomlfile import did_you_mean, line_of
+from buildctl.tomlfile import line_of
 
 UNOWNED_SHOWN = 20
 
@@ -22,45 +23,21 @@ class Finding:
     line: int | None = None
 
 
-def run_checks(cfg: WorkspaceMap, side: Side, map_text: str) -> list[Finding]:
+def run_checks(cfg: WorkspaceMap, side: Revision, map_text: str) -> list[Finding]:
     ws = side.ws
     out: list[Finding] = []
 
     def at(service: str, key: str | None = None) -> int | None:
         return line_of(map_text, ["services", service], key)
 
+    problems = {p.service: p for p in service_problems(cfg, ws)}
     for svc in cfg.services.values():
-        crate = ws.crates.get(svc.crate)
-        if crate is None or not crate.member:
-            out.append(
-                Finding(
-                    "error",
-                    f"service '{svc.name}': crate '{svc.crate}' is not in the Cargo workspace"
-                    + did_you_mean(svc.crate, ws.crates),
-                    cfg.file,
-                    at(svc.name, "crate") or at(svc.name),
-                )
-            )
-            continue
-        if not crate.bins:
-            out.append(
-                Finding(
-                    "error",
-                    f"service '{svc.name}': crate '{crate.name}' is a library, it has no binary to ship",
-                    cfg.file,
-                    at(svc.name),
-                )
-            )
-        elif svc.name not in crate.bins and len(crate.bins) > 1:
-            out.append(
-                Finding(
-                    "warning",
-                    f"service '{svc.name}': crate '{crate.name}' has several binaries "
-                    f"({', '.join(crate.bins)}) and none is named '{svc.name}'",
-                    cfg.file,
-                    at(svc.name),
-                )
-            )
+        problem = problems.get(svc.name)
+        if problem is not None:
+            line = at(svc.name, problem.key) if problem.key else None
+            out.append(Finding(problem.level, problem.message, cfg.file, line or at(svc.name)))
+            if problem.key == "crate":
+                continue
         path = cfg.kustomization(svc.name)
         text = side.snap.text(path)
         if text is None:

@@ -29,7 +29,8 @@ from typing import Any, Literal
 
 from buildctl import yamlfile
 from buildctl.config import DEFAULT_IGNORE, SERVICE_NAME, Service, WorkspaceMap, parse_map
-from buildctl.detect.rules import Detector, Side
+from buildctl.detect.revision import Revision
+from buildctl.detect.rules import Detector
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import Crate
 from buildctl.errors import BuildctlError
@@ -205,7 +206,7 @@ class Judge:
             services=tuple(replace(s, inputs=()) for s in proposal.services),
         )
         self.cfg: WorkspaceMap = parse_map(scan.render(bare), proposal.map_file)
-        self.side = Side(snap, proposal.root)
+        self.side = Revision(snap, proposal.root)
         self.ws = self.side.ws
         self.files = sorted(snap.files)
         self._detector = Detector(self.cfg, self.side, lambda: None)

@@ -1,0 +1,113 @@
+"""One revision's workspace: its files, its Cargo model and its crate graph, each loaded on first
+use; and whether the map's services fit it. Every stage reads a workspace through this:
+detection compares two, the build keys its caches on one, `init` and `check` judge one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from buildctl import gitrepo
+from buildctl.config import WorkspaceMap
+from buildctl.detect.cache import Cache
+from buildctl.detect.graph import CrateGraph
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import Workspace
+from buildctl.detect.workspace import load as load_workspace
+from buildctl.errors import BuildctlError
+from buildctl.tomlfile import did_you_mean
+
+
+@dataclass
+class Revision:
+    snap: Snapshot
+    root: str  # the Cargo workspace root, repo-relative
+    _ws: Workspace | None = None
+    _graph: CrateGraph | None = None
+
+    @classmethod
+    def at(cls, repo: Path, root: str, rev: str | None, cache: Cache | None = None) -> Revision:
+        """The workspace at `rev` (any revision git resolves; None: the working tree)."""
+        if rev is None:
+            return cls(Snapshot.worktree(repo, cache), root)
+        return cls(Snapshot.at(repo, gitrepo.resolve(repo, rev), cache), root)
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            self._ws = load_workspace(self.snap, self.root)
+        return self._ws
+
+    @property
+    def graph(self) -> CrateGraph:
+        if self._graph is None:
+            self._graph = CrateGraph.of(self.ws)
+        return self._graph
+
+
+@dataclass(frozen=True)
+class ServiceProblem:
+    """A service of the map that does not fit the workspace."""
+
+    level: Literal["error", "warning"]
+    service: str
+    key: str | None  # the key of [services.<service>] at fault
+    message: str
+    hint: str
+
+    def error(self, cfg: WorkspaceMap) -> BuildctlError:
+        return BuildctlError(self.message, file=cfg.file, hint=self.hint)
+
+
+def service_problems(
+    cfg: WorkspaceMap, ws: Workspace, services: Iterable[str] | None = None
+) -> Iterator[ServiceProblem]:
+    """Each of `services` (None: every service) whose crate is not a workspace member, is a
+    library, or has several binaries none of which is named for the service."""
+    for name in cfg.services if services is None else services:
+        svc = cfg.services[name]
+        crate = ws.crates.get(svc.crate)
+        if crate is None or not crate.member:
+            yield ServiceProblem(
+                "error",
+                name,
+                "crate",
+                f"service '{name}' maps to crate '{svc.crate}', which is not a member of the Cargo workspace"
+                + did_you_mean(svc.crate, ws.crates),
+                f"set `crate` under [services.{name}] to the package name in its Cargo.toml",
+            )
+        elif not crate.bins:
+            yield ServiceProblem(
+                "error",
+                name,
+                None,
+                f"service '{name}' maps to crate '{crate.name}', a library: it has no binary to ship",
+                f"set `crate` under [services.{name}] to the binary crate, or remove the service",
+            )
+        elif name not in crate.bins and len(crate.bins) > 1:
+            yield ServiceProblem(
+                "warning",
+                name,
+                None,
+                f"service '{name}': crate '{crate.name}' has several binaries "
+                f"({', '.join(crate.bins)}) and none is named '{name}'",
+                "name the service after the binary it ships",
+            )
+
+
+def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:
+    """Every service maps to a crate of the workspace (detection needs no more)."""
+    for problem in service_problems(cfg, ws):
+        if problem.key == "crate":
+            raise problem.error(cfg)
+
+
+def check_buildable(cfg: WorkspaceMap, ws: Workspace, services: Iterable[str]) -> None:
+    """Before a build: the map matches the workspace, and each service has a binary to ship."""
+    check_services(cfg, ws)
+    for problem in service_problems(cfg, ws, services):
+        if problem.level == "error":
+            raise problem.error(cfg)
