@@ -83,8 +83,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_all(files: Mapping[Path, str]) -> None:
-    """Replace each file with its new text: all temporaries first, then all renames."""
+def write_all(files: Mapping[Path, str], *, durable: bool = True) -> None:
+    """Replace each file with its new text: all temporaries first, then all renames. `durable`
+    also syncs them to disk (a cache, which only costs speed when lost, need not wait for it)."""
     if not files:
         return
     staged: list[tuple[str, Path]] = []
@@ -94,8 +95,9 @@ def write_all(files: Mapping[Path, str]) -> None:
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.chmod(tmp, _mode_for(path))
         _fault_pause("temp-written")
         while staged:
@@ -106,9 +108,9 @@ def write_all(files: Mapping[Path, str]) -> None:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-    for folder in {path.parent for path in files}:
+    for folder in {path.parent for path in files} if durable else ():
         _fsync_dir(folder)
 
 
-def write_text(path: Path, text: str) -> None:
-    write_all({path: text})
+def write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    write_all({path: text}, durable=durable)

@@ -56,3 +56,8 @@ class PartialFailure(BuildctlError):
     """Some units of work failed while others succeeded; the report says which."""
 
     exit_code = 2
+
+
+class TransientError(BuildctlError):
+    """A failure that may pass when tried again (a registry restarting, a 5xx, a remote that moved
+    on); `retry.retrying` tries again, anything else fails at once."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from buildctl.build.registry import Credentials, scrub
-from buildctl.errors import BuildctlError
+from buildctl.errors import BuildctlError, TransientError
 from buildctl.platforms import from_machine
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -42,6 +42,17 @@ def _engine_error(exc: Exception) -> BuildctlError:
         f"the Docker engine is not reachable: {exc}",
         hint="start the engine (dockerd) or point DOCKER_HOST at it, then run again",
     )
+
+
+# How the engine words a push that met a registry restarting, overloaded or failing inside.
+_TRANSIENT_PUSH = re.compile(
+    r"connection refused|connection reset|EOF|timeout|\b50[0-9]\b|too many requests|broken pipe", re.I
+)
+
+
+def _push_error(ref: str, detail: str, creds: Credentials | None) -> BuildctlError:
+    message = f"push of {ref} failed: {scrub(detail.strip(), creds)}"
+    return TransientError(message) if _TRANSIENT_PUSH.search(detail) else BuildctlError(message)
 
 
 def _failure(target: str, detail: str, step_log: Sequence[str]) -> str:
@@ -187,14 +198,12 @@ class Engine:
             for event in self.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth):
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail", {}).get("message") or event.get("error")
-                    raise BuildctlError(f"push of {ref} failed: {scrub(str(detail).strip(), creds)}")
+                    raise _push_error(ref, str(detail), creds)
                 aux = event.get("aux")
                 if isinstance(aux, dict) and aux.get("Digest"):
                     digest = str(aux["Digest"])
         except APIError as exc:
-            raise BuildctlError(
-                f"push of {ref} failed: {scrub(str(exc.explanation or exc), creds)}"
-            ) from None
+            raise _push_error(ref, str(exc.explanation or exc), creds) from None
         except DockerException as exc:
             raise _engine_error(exc) from None
         if not digest:

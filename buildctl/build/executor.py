@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from buildctl import gitrepo, platforms
+from buildctl import gitrepo, platforms, retry
 from buildctl.build.engine import Engine
 from buildctl.build.keys import BuildOptions, Keys
 from buildctl.build.registry import (
@@ -24,7 +24,6 @@ from buildctl.build.registry import (
     content_digest,
     credentials,
     oci_index,
-    retrying,
     split_image,
 )
 from buildctl.build.results import BuildReport, PlatformImage, ServiceResult, cache_total, cache_use
@@ -56,7 +55,7 @@ class Builder:
             self.engine.login(split_image(self.cfg.registry)[0], self.creds)
 
     def _retry(self, what: str, action: Callable[[], Any], who: str) -> Any:
-        return retrying(
+        return retry.retrying(
             what,
             action,
             attempts=self.opts.retries,

@@ -10,19 +10,17 @@ import base64
 import hashlib
 import json
 import os
-import random
 import re
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buildctl.errors import BuildctlError
+from buildctl.errors import BuildctlError, TransientError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = ", ".join(
@@ -32,9 +30,6 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.oci.image.manifest.v1+json",
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
-)
-_TRANSIENT = re.compile(
-    r"connection refused|connection reset|EOF|timeout|50[0-9] |too many requests|broken pipe", re.I
 )
 
 
@@ -130,26 +125,6 @@ def scrub(text: str, creds: Credentials | None) -> str:
     return text
 
 
-def backoff(attempt: int, base: float) -> float:
-    return float(base * (2**attempt) * (0.5 + random.random()))
-
-
-def retrying(
-    what: str, action: Callable[[], Any], *, attempts: int, base_delay: float, log: Callable[[str], None]
-) -> Any:
-    """Run `action`, retrying transient failures (the registry restarting, 5xx) with backoff."""
-    for attempt in range(attempts):
-        try:
-            return action()
-        except BuildctlError as exc:
-            if attempt == attempts - 1 or not _TRANSIENT.search(exc.message):
-                raise
-            delay = backoff(attempt, base_delay)
-            log(f"{what}: {exc.message}; retrying in {delay:.1f}s ({attempt + 2}/{attempts})")
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
 class RegistryAPI:
     """The distribution HTTP API, with basic or bearer-token auth as the registry asks."""
 
@@ -232,7 +207,7 @@ class RegistryAPI:
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
         except (urllib.error.URLError, OSError) as exc:
-            raise BuildctlError(
+            raise TransientError(
                 f"registry {self.host} is not reachable: {scrub(str(exc), self.creds)}"
             ) from None
 
@@ -242,7 +217,7 @@ class RegistryAPI:
         if status == 404:
             return None
         if status != 200:
-            raise BuildctlError(self._status_message(status, f"{repo}:{ref}", body))
+            raise _status_error(status, self._status_message(status, f"{repo}:{ref}", body))
         headers = {k.lower(): v for k, v in headers.items()}
         return headers.get("docker-content-digest", ""), headers.get("content-type", ""), body
 
@@ -251,7 +226,7 @@ class RegistryAPI:
             "PUT", repo, "manifests", tag, data=body, content_type=media_type
         )
         if status not in (200, 201):
-            raise BuildctlError(self._status_message(status, f"{repo}:{tag}", text))
+            raise _status_error(status, self._status_message(status, f"{repo}:{tag}", text))
         return {k.lower(): v for k, v in headers.items()}.get("docker-content-digest", "")
 
     def _status_message(self, status: int, what: str, body: bytes) -> str:
@@ -259,3 +234,8 @@ class RegistryAPI:
         if status == 401:
             return f"registry {self.host} refused {what}: 401 unauthorized ({detail})"
         return f"registry {self.host} answered {status} for {what}: {detail}"
+
+
+def _status_error(status: int, message: str) -> BuildctlError:
+    """A registry that is overloaded or failing inside may answer right the next time."""
+    return TransientError(message) if status >= 500 or status == 429 else BuildctlError(message)

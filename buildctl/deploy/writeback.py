@@ -21,15 +21,14 @@ from pathlib import Path
 
 import git
 
-from buildctl import atomic, gitrepo
+from buildctl import atomic, gitrepo, retry
 from buildctl.deploy.bump import Outcome
-from buildctl.errors import BuildctlError
+from buildctl.errors import BuildctlError, TransientError
 
 # gitpython logs git's stderr (remote URLs included) through `logging`; we report it ourselves.
 logging.getLogger("git").addHandler(logging.NullHandler())
 logging.getLogger("git").propagate = False
 
-MAX_DELAY = 30.0
 _CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -205,25 +204,11 @@ def deliver(
     commit = _commit(repo, outcome)
     if push is None or commit is None:
         return Delivery(outcome, commit, False, 0)
-    try:
-        for attempt in range(1, retries + 2):
-            status, said = _push(repo, push)
-            if status == "ok":
-                return Delivery(outcome, commit, True, attempt)
-            if status != "behind":
-                verb = "refused the push" if status == "refused" else "did not take the push"
-                raise BuildctlError(
-                    f"{push.remote} ({push.url}) {verb} to {push.branch}: {said}",
-                    hint="nothing was pushed and the local branch is back where it was",
-                )
-            if attempt > retries:
-                raise BuildctlError(
-                    f"{push.remote}/{push.branch} kept moving: gave up after {attempt} attempts ({said})",
-                    hint="run the bump again, or raise --retries",
-                )
-            delay = min(MAX_DELAY, base_delay * 2 ** (attempt - 1)) * (0.5 + jitter())
-            say(f"push rejected, the remote moved on ({said}); re-applying on its tip in {delay:.1f}s")
-            sleep(delay)
+    pushes, said = 0, ""
+
+    def attempt() -> Delivery:
+        nonlocal outcome, commit, pushes, said
+        if pushes:  # the remote moved on: the same request again, on its new tip
             tip = _fetch(repo, push)
             if tip is None or not repo.is_ancestor(repo.commit(start), repo.commit(tip)):
                 raise BuildctlError(f"{push.remote}/{push.branch} was rewritten or deleted while bumping")
@@ -232,8 +217,35 @@ def deliver(
             commit = _commit(repo, outcome)
             if commit is None:
                 say(f"{push.remote}/{push.branch} already deploys these tags (or newer); nothing to push")
-                return Delivery(outcome, None, False, attempt)
+                return Delivery(outcome, None, False, pushes)
+        pushes += 1
+        status, said = _push(repo, push)
+        if status == "ok":
+            return Delivery(outcome, commit, True, pushes)
+        if status == "behind":
+            raise TransientError(f"push rejected, the remote moved on ({said}); re-applying on its tip")
+        verb = "refused the push" if status == "refused" else "did not take the push"
+        raise BuildctlError(
+            f"{push.remote} ({push.url}) {verb} to {push.branch}: {said}",
+            hint="nothing was pushed and the local branch is back where it was",
+        )
+
+    try:
+        return retry.retrying(
+            f"push to {push.remote}/{push.branch}",
+            attempt,
+            attempts=retries + 1,
+            base_delay=base_delay,
+            log=say,
+            sleep=sleep,
+            jitter=jitter,
+        )
+    except TransientError:
+        _reset(repo, start)
+        raise BuildctlError(
+            f"{push.remote}/{push.branch} kept moving: gave up after {pushes} attempts ({said})",
+            hint="run the bump again, or raise --retries",
+        ) from None
     except BuildctlError:
         _reset(repo, start)
         raise
-    raise AssertionError("unreachable")

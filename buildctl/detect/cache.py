@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from buildctl import atomic
 
 FILE = "toml-v1.json"
 MAX_ENTRIES = 50_000
@@ -115,7 +116,7 @@ class Cache:
         if path is None:
             return
         try:
-            _write_atomic(path, json.dumps(data, separators=(",", ":")))
+            _write(path, json.dumps(data, separators=(",", ":")))
             models = sorted(
                 path.parent.glob(f"workspace-{MODEL_VERSION}-*.json"), key=lambda p: p.stat().st_mtime
             )
@@ -130,7 +131,7 @@ class Cache:
         if self._trees_dirty and trees_path is not None and self._trees is not None:
             entries = dict(list(self._trees.items())[-MAX_ENTRIES:])
             with contextlib.suppress(OSError):
-                _write_atomic(trees_path, json.dumps(entries, separators=(",", ":")))
+                _write(trees_path, json.dumps(entries, separators=(",", ":")))
             self._trees_dirty = False
         if self.path is None or not self._new:
             return
@@ -144,20 +145,12 @@ class Cache:
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
         try:
-            _write_atomic(self.path, json.dumps(entries, separators=(",", ":")))
+            _write(self.path, json.dumps(entries, separators=(",", ":")))
         except OSError:
             return
         self._entries, self._new = entries, {}
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic.write_text(path, text, durable=False)
