@@ -15,8 +15,9 @@ from typing import Any
 from buildctl import gha
 from buildctl.build.engine import Engine
 from buildctl.build.executor import run_builds
-from buildctl.build.keys import BuildOptions
+from buildctl.build.options import BuildOptions
 from buildctl.build.results import BuildReport, ServiceResult
+from buildctl.build.steps import BuildSteps
 from buildctl.config import WorkspaceMap
 from buildctl.deploy import apply, bump
 from buildctl.plan import Plan
@@ -61,6 +62,7 @@ def run(
     repo: Path,
     cfg: WorkspaceMap,
     plan: Plan,
+    steps: BuildSteps,
     settings: CiSettings,
     opts: BuildOptions,
     engine: Engine,
@@ -68,8 +70,7 @@ def run(
     on_done: Callable[[ServiceResult], None],
     say: Callable[[str], None],
 ) -> CiResult:
-    to_build = [s for s in plan.services if s.build]
-    report = run_builds(repo, cfg, plan, to_build, opts, engine, log, on_done=on_done)
+    report = run_builds(repo, cfg, steps, opts, engine, log, on_done=on_done)
     applied = None
     if settings.bump:
         requests = [
@@ -132,11 +133,10 @@ def summary(result: CiResult, mermaid: str) -> str:
             lines.append(f"| {svc.name} | {why} | {image} | {digest} | {duration} |")
     else:
         lines.append("Nothing to build or apply.")
-    if result.bump is not None and result.bump.info.get("commit"):
+    if result.bump is not None and result.bump.commit:
         lines += [
             "",
-            f"Bumped in `{str(result.bump.info['commit'])[:12]}`"
-            + (" and pushed." if result.bump.info.get("pushed") else "."),
+            f"Bumped in `{result.bump.commit[:12]}`" + (" and pushed." if result.bump.pushed else "."),
         ]
     lines += ["", "```mermaid", mermaid.rstrip("\n"), "```", ""]
     return "\n".join(lines)
@@ -148,5 +148,8 @@ def to_json(result: CiResult) -> dict[str, Any]:
         "build": result.build.to_json(),
         "bump": None
         if result.bump is None
-        else {"services": {c.service: c.to_json() for c in result.bump.outcome.changes}, **result.bump.info},
+        else {
+            "services": {c.service: c.to_json() for c in result.bump.outcome.changes},
+            **result.bump.to_json(),
+        },
     }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Mapping
 from typing import Any
 
+from buildctl.build.steps import BuildSteps
 from buildctl.errors import printable
 from buildctl.gha import cell
-from buildctl.plan import Plan
-from buildctl.platforms import image_tag
+from buildctl.plan import Plan, ServicePlan
 
 MAX_REASONS = 5
 
@@ -24,7 +26,8 @@ def _short(sha: str | None) -> str:
     return sha[:12] if sha else "-"
 
 
-def text(plan: Plan, *, detail: bool = False, all_reasons: bool = False) -> str:
+def text(plan: Plan, *, steps: BuildSteps | None = None, all_reasons: bool = False) -> str:
+    """The plan for people; with `steps`, what would be built, tagged, pushed and bumped too."""
     lines = [f"base {_short(plan.base)}  head {_short(plan.head)}"]
     if plan.everything:
         lines.append(f"every service: {printable(plan.everything)}")
@@ -38,19 +41,54 @@ def text(plan: Plan, *, detail: bool = False, all_reasons: bool = False) -> str:
         lines.extend(f"  {printable(r)}" for r in shown)
         if len(svc.reasons) > len(shown):
             lines.append(f"  (+{len(svc.reasons) - len(shown)} more reasons: buildctl explain {svc.name})")
-        if detail:
-            image = svc.image or "(no registry in the map)"
-            if svc.build:
-                lines.append(f"  build  {plan.dockerfile} --build-arg SERVICE_NAME={svc.name}")
-                lines.append(f"  platforms: {', '.join(svc.platforms)}")
-                multi = len(svc.platforms) > 1
-                for name in svc.platforms if multi else ():
-                    lines.append(f"  push   {image}:{image_tag(svc.tags[0], name, multi=True)}")
-                for tag in svc.tags:
-                    lines.append(f"  {'index' if multi else 'push '}  {image}:{tag}")
-                lines.append(f"  bump   {svc.kustomization} -> {svc.tags[0]}")
-            else:
-                lines.append(f"  sync   {svc.kustomization} changed: Argo CD applies it, no new image")
+        if steps is not None:
+            lines.extend(_service_detail(svc, steps))
+    return "\n".join(lines) + "\n"
+
+
+def _service_detail(svc: ServicePlan, steps: BuildSteps) -> list[str]:
+    if not svc.build:
+        return [f"  sync   {svc.kustomization} changed: Argo CD applies it, no new image"]
+    s = steps.service(svc.name)
+    image = s.repository if s.pushable else "(no registry in the map)"
+    lines = [
+        f"  build  {steps.dockerfile} --build-arg SERVICE_NAME={svc.name}",
+        f"  platforms: {', '.join(i.platform for i in s.images)}",
+    ]
+    if s.multi:
+        lines += [f"  push   {image}:{i.ref.rpartition(':')[2]}" for i in s.images]
+        lines += [f"  index  {image}:{tag}" for tag in s.tags]
+    else:
+        lines += [f"  push   {image}:{tag}" for tag in s.tags]
+    lines.append(f"  bump   {svc.kustomization} -> {svc.tags[0]}")
+    return lines
+
+
+def docker_commands(steps: BuildSteps) -> str:
+    """The steps as the docker commands that would carry them out, for `build --dry-run`. An
+    image index goes through the registry's API, not the engine: it is a comment."""
+
+    def build_args(args: Mapping[str, str]) -> str:
+        return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
+
+    lines = [f"# head {steps.head}"]
+    for cook in steps.cooks:
+        lines.append(
+            f"docker build -f {steps.dockerfile} --network host --target cook -t {cook.ref} "
+            f"{build_args(cook.args)} ."
+        )
+    for svc in steps.services:
+        for image in svc.images:
+            lines.append(
+                f"docker build -f {steps.dockerfile} --network host --target runtime "
+                f"--cache-from {image.cook} {build_args(image.args)} -t {image.ref} ."
+            )
+        lines.extend(f"docker tag {svc.images[0].ref} {svc.repository}:{tag}" for tag in svc.local_tags)
+        lines.extend(f"docker push {ref}" for ref in svc.pushes(steps.push))
+        members = ", ".join(f"{i.ref} ({i.platform})" for i in svc.images)
+        lines.extend(
+            f"# OCI image index {svc.repository}:{tag} = {members}" for tag in svc.index_tags(steps.push)
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -117,13 +117,16 @@ def test_plan_shows_the_platforms_of_each_service(mini: Repo) -> None:
     assert data["services"]["b"]["platforms"] == list(BOTH)
     out = run(["--repo", str(mini.path), "plan", "--base", base]).stdout
     image = "127.0.0.1:5000/team/b"
-    assert (
+    # The same steps `build` takes: the fp-<fingerprint> tag names the index too.
+    assert re.search(
         "  platforms: linux/amd64, linux/arm64\n"
-        f"  push   {image}:sha-{head}-amd64\n"
-        f"  push   {image}:sha-{head}-arm64\n"
-        f"  index  {image}:sha-{head}\n"
-        f"  bump   deployments/b/kustomization.yaml -> sha-{head}\n"
-    ) in out
+        f"  push   {re.escape(image)}:sha-{head}-amd64\n"
+        f"  push   {re.escape(image)}:sha-{head}-arm64\n"
+        f"  index  {re.escape(image)}:sha-{head}\n"
+        f"  index  {re.escape(image)}:fp-[0-9a-f]{{24}}\n"
+        f"  bump   deployments/b/kustomization.yaml -> sha-{head}\n",
+        out,
+    ), out
 
 
 def test_without_platforms_the_plan_builds_for_this_machine_only(mini: Repo) -> None:

@@ -9,7 +9,7 @@ import uuid
 from typing import TextIO
 
 from buildctl import gha
-from buildctl.build.results import BuildReport
+from buildctl.build.results import BuildReport, ServiceResult
 from buildctl.errors import printable
 
 _MILESTONES = ("failed:", "hint:", "fingerprint ", "retrying", "building", "cook ")
@@ -48,6 +48,9 @@ class Progress:
             else:
                 print(f"[{who}] {status}", file=self.stream, flush=True)
 
+    def done_result(self, r: ServiceResult) -> None:
+        self.done(r.service, r.status if not r.error else f"failed: {r.error}")
+
     def summary(self, report: BuildReport) -> None:
         from rich.console import Console
         from rich.table import Table
@@ -62,6 +65,6 @@ class Progress:
                 f"{r.image}:{r.tags[0]}" if r.image and r.tags else "-",
                 (r.digest or "-")[:19],
                 f"{r.duration:.1f}s",
-                str(r.cache.get("cook_step") or r.cache.get("reused") or "-"),
+                r.cache.reused or r.cache.cook_step or "-",
             )
         Console(file=self.stream, width=160, markup=False, highlight=False).print(table)

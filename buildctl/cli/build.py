@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from buildctl import gha, gitrepo, platforms, report
-from buildctl.build.keys import BuildOptions, Keys
+from buildctl import gha, platforms, report
+from buildctl.build.options import BuildOptions
+from buildctl.build.steps import prepare
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
 from buildctl.detect.planner import RangeOptions, requested_plan
-from buildctl.detect.revision import Revision, check_buildable
-from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import PartialFailure
-from buildctl.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,17 +29,12 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     return args
 
 
-def build_options(
-    cfg: WorkspaceMap, *, push: bool, jobs: int, skip_existing: bool, build_args: tuple[str, ...]
-) -> BuildOptions:
+def build_options(*, push: bool, jobs: int, skip_existing: bool, build_args: tuple[str, ...]) -> BuildOptions:
     return BuildOptions(
         push=push,
         jobs=jobs,
         skip_existing=skip_existing,
-        build_args={**cfg.build.args, **parse_build_args(build_args)},
-        platform_args=cfg.build.platform_args,
-        cache_repository=cfg.build.cache_repository,
-        source_url=cfg.build.source_url,
+        build_args=parse_build_args(build_args),
         environ=os.environ,
     )
 
@@ -66,58 +57,6 @@ def shared_build_options(func: F) -> F:
         "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument."
     )(func)
     return func
-
-
-def dry_run_steps(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions) -> str:
-    """The engine calls a build would make, as docker commands: the same cook keys, build args,
-    tags (fp-<fingerprint> included) and pushes, worked out from the head commit alone. With
-    several platforms, the image index each tag gets is a comment: it goes through the registry's
-    API, not the engine."""
-    side = Revision(Snapshot.at(repo, plan.head), cfg.root)
-    targets = [s for s in plan.services if s.build]
-    check_buildable(cfg, side.ws, [s.name for s in targets])
-    keys = Keys(side, cfg, opts, platforms.native())
-    fps = keys.fingerprints(targets)
-    needed = platforms.ordered(name for svc in targets for name in svc.platforms) or list(cfg.platforms)
-    cooks = {name: keys.cook(name)[1] for name in needed}
-    created = gitrepo.commit_time(repo, plan.head) if targets else ""
-
-    def build_args(args: dict[str, str]) -> str:
-        return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
-
-    lines = [f"# head {plan.head}"]
-    for name in needed:
-        lines.append(
-            f"docker build -f {cfg.dockerfile} --network host --target cook -t {cooks[name]} "
-            f"{build_args(keys.args(name))} ."
-        )
-    for svc in targets:
-        image = svc.image or f"buildctl-local/{svc.name}"
-        multi = len(svc.platforms) > 1
-        tags = [*svc.tags, f"fp-{fps[svc.name]}"]
-        refs = []
-        for name in svc.platforms:
-            ref = f"{image}:{platforms.image_tag(tags[0], name, multi=multi)}"
-            args = {
-                **keys.args(name),
-                "SERVICE_NAME": svc.name,
-                "REVISION": plan.head,
-                "CREATED": created,
-                "SOURCE_URL": opts.source_url,
-            }
-            lines.append(
-                f"docker build -f {cfg.dockerfile} --network host --target runtime "
-                f"--cache-from {cooks[name]} {build_args(args)} -t {ref} ."
-            )
-            refs.append(f"{ref} ({name})")
-        if not multi:
-            lines.extend(f"docker tag {image}:{tags[0]} {image}:{tag}" for tag in tags[1:])
-        if opts.push and svc.image and not multi:
-            lines.extend(f"docker push {image}:{tag}" for tag in tags)
-        elif opts.push and svc.image:
-            lines.extend(f"docker push {ref.partition(' ')[0]}" for ref in refs)
-            lines.extend(f"# OCI image index {image}:{tag} = {', '.join(refs)}" for tag in tags)
-    return "\n".join(lines) + "\n"
 
 
 @click.command(
@@ -161,28 +100,21 @@ def command(
         plan = requested_plan(app.repo, cfg, None if all_services else list(services), opts.head, os.environ)
     else:
         plan = app.plan(opts)
-    bopts = build_options(cfg, push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
+    bopts = build_options(push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
     if dry_run:
-        click.echo(dry_run_steps(app.repo, cfg, plan, bopts), nl=False)
+        steps = prepare(app.repo, cfg, plan, bopts, native=platforms.native())
+        click.echo(report.docker_commands(steps), nl=False)
         return
     from buildctl.build.engine import Engine
     from buildctl.build.executor import run_builds
     from buildctl.build.progress import Progress
 
-    progress = Progress(verbose=verbose, actions=gha.in_actions())
     if bopts.push:
         mask_registry_token(cfg)
-    to_build = [s for s in plan.services if s.build]
-    result = run_builds(
-        app.repo,
-        cfg,
-        plan,
-        to_build,
-        bopts,
-        Engine(),
-        progress.log,
-        on_done=lambda r: progress.done(r.service, r.status if not r.error else f"failed: {r.error}"),
-    )
+    engine = Engine()
+    steps = prepare(app.repo, cfg, plan, bopts, native=engine.native_platform())
+    progress = Progress(verbose=verbose, actions=gha.in_actions())
+    result = run_builds(app.repo, cfg, steps, bopts, engine, progress.log, on_done=progress.done_result)
     progress.summary(result)
     if fmt == "json":
         click.echo(report.dumps(result.to_json()), nl=False)

@@ -39,6 +39,10 @@ def _say(message: str) -> None:
     click.echo(printable(message), err=True)
 
 
+def _changes(outcome: bump.Outcome) -> dict[str, Any]:
+    return {c.service: c.to_json() for c in outcome.changes}
+
+
 def _text(outcome: bump.Outcome) -> str:
     lines = []
     for c in outcome.changes:
@@ -109,37 +113,33 @@ def command(
     wanted = bump.merge(asked)
     if not wanted:
         _say(f"nothing to bump: {', '.join(r.name for r in results) or 'no request'} pushed no service")
-    out: dict[str, Any] = {"commit": None, "pushed": False}
     if dry_run:
         outcome = bump.compute(cfg, wanted, apply.reader(root), apply.ancestry(root if is_git else None))
-        out["diff"] = outcome.diff()
-    else:
-        applied = apply.apply(
-            root,
-            cfg,
-            wanted,
-            is_git=is_git,
-            commit=commit,
-            push=push,
-            remote=remote,
-            branch=branch,
-            retries=retries,
-            retry_delay=retry_delay,
-            say=_say,
-        )
-        outcome = applied.outcome
-        out.update(applied.info)
+        if fmt == "json":
+            data = {"services": _changes(outcome), "commit": None, "pushed": False, "diff": outcome.diff()}
+            click.echo(report.dumps(data), nl=False)
+        else:
+            click.echo(outcome.diff(), nl=False)
+            click.echo(_text(outcome), nl=False, err=True)
+        return
+    applied = apply.apply(
+        root,
+        cfg,
+        wanted,
+        is_git=is_git,
+        commit=commit,
+        push=push,
+        remote=remote,
+        branch=branch,
+        retries=retries,
+        retry_delay=retry_delay,
+        say=_say,
+    )
     if fmt == "json":
-        click.echo(
-            report.dumps({"services": {c.service: c.to_json() for c in outcome.changes}, **out}), nl=False
-        )
+        click.echo(report.dumps({"services": _changes(applied.outcome), **applied.to_json()}), nl=False)
         return
-    if dry_run:
-        click.echo(out["diff"], nl=False)
-        click.echo(_text(outcome), nl=False, err=True)
-        return
-    click.echo(_text(outcome), nl=False)
-    if out["commit"]:
-        click.echo(f"committed {out['commit'][:12]}")
-    if out["pushed"]:
-        click.echo(f"pushed to {out['remote']} {out['branch']} (attempt {out['attempts']})")
+    click.echo(_text(applied.outcome), nl=False)
+    if applied.commit:
+        click.echo(f"committed {applied.commit[:12]}")
+    if applied.pushed:
+        click.echo(f"pushed to {applied.remote} {applied.branch} (attempt {applied.attempts})")

@@ -54,6 +54,7 @@ def command(
     from buildctl import ci
     from buildctl.build.engine import Engine
     from buildctl.build.progress import Progress
+    from buildctl.build.steps import prepare
     from buildctl.detect import graph
 
     cfg = app.map
@@ -62,30 +63,31 @@ def command(
     settings = ci.settings_for_event(
         os.environ, pr_push=pr_push, no_push=no_push, no_bump=no_bump, remote=remote, branch=branch
     )
-    bopts = build_options(
-        cfg, push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args
-    )
-    actions = gha.in_actions()
+    bopts = build_options(push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
     if settings.push:
         mask_registry_token(cfg)
+    engine = Engine()
+    steps = prepare(app.repo, cfg, plan, bopts, native=engine.native_platform())
+    actions = gha.in_actions()
     progress = Progress(verbose=verbose, actions=actions)
     click.echo(report.text(plan), nl=False, err=True)
     result = ci.run(
         app.repo,
         cfg,
         plan,
+        steps,
         settings,
         bopts,
-        Engine(),
+        engine,
         progress.log,
-        on_done=lambda r: progress.done(r.service, r.status if not r.error else f"failed: {r.error}"),
+        on_done=progress.done_result,
         say=lambda m: click.echo(printable(m), err=True),
     )
     progress.summary(result.build)
-    side = Revision.at(app.repo, cfg.root, plan.head)
+    head = Revision.at(app.repo, cfg.root, plan.head)
     built = frozenset(s.crate for s in plan.services if s.build)
     mermaid = graph.render(
-        side.graph.to_networkx(side.ws, cfg.service_for_crate()),
+        head.graph.to_networkx(head.ws, cfg.service_for_crate()),
         "mermaid",
         frozenset(plan.crates) | built,
         built,
@@ -97,11 +99,11 @@ def command(
     if fmt == "json":
         click.echo(report.dumps(ci.to_json(result)), nl=False)
     else:
-        done = result.bump.info if result.bump else {}
+        bumped = result.bump
         click.echo(
             f"built {len(result.build.services)} service(s), {len(result.build.failed)} failed; "
-            f"bump: {'commit ' + str(done.get('commit'))[:12] if done.get('commit') else 'none'}"
-            f"{' pushed' if done.get('pushed') else ''}"
+            f"bump: {'commit ' + bumped.commit[:12] if bumped and bumped.commit else 'none'}"
+            f"{' pushed' if bumped and bumped.pushed else ''}"
         )
     if result.build.failed:
         raise PartialFailure(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from buildctl import report
+from buildctl import platforms, report
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.detect.planner import RangeOptions
 
@@ -21,5 +21,12 @@ def command(app: AppContext, opts: RangeOptions, fmt: str) -> None:
     plan = app.plan(opts)
     if fmt == "json":
         click.echo(report.dumps(plan.to_json(detail=True)), nl=False)
-    else:
-        click.echo(report.text(plan, detail=True), nl=False)
+        return
+    from buildctl.build.options import BuildOptions
+    from buildctl.build.steps import derive
+    from buildctl.detect.revision import Revision
+
+    # The same steps `build` derives (no binary check: a plan may still be a wish).
+    rev = Revision.at(app.repo, app.map.root, plan.head)
+    steps = derive(plan, rev, app.map, BuildOptions(push=True), native=platforms.native(), created="")
+    click.echo(report.text(plan, steps=steps), nl=False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from buildctl import gitrepo, report
+from buildctl.build.steps import prepare
 from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app
+from buildctl.plan import make_plan
 
 
 @click.command(
@@ -27,17 +29,21 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
     from buildctl.build.progress import Progress
 
     cfg = app.map
-    opts = build_options(cfg, push=True, jobs=1, skip_existing=False, build_args=build_args)
+    opts = build_options(push=True, jobs=1, skip_existing=False, build_args=build_args)
     mask_registry_token(cfg)
     head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
+    engine = Engine()
+    nothing = make_plan(cfg, base=None, head=head_sha, everything=None, verdicts={})
+    steps = prepare(app.repo, cfg, nothing, opts, native=engine.native_platform())
     progress = Progress(verbose=verbose, actions=gha.in_actions())
-    info = warm(app.repo, cfg, head_sha, opts, Engine(), progress.log)
-    progress.done("cook", str(info["status"]))
+    done = warm(app.repo, cfg, steps, opts, engine, progress.log)
+    for step, cook in zip(steps.cooks, done.cooks, strict=True):
+        progress.done(step.label, cook.status)
     if fmt == "json":
-        click.echo(report.dumps(info), nl=False)
+        click.echo(report.dumps(done.to_json()), nl=False)
         return
-    for cook in info.get("platforms", {"": info}).values():  # one per platform of the map
-        if cook["status"] == "exists":
-            click.echo(f"{cook['image']} is already in the registry ({cook['digest']}): nothing to do")
+    for cook in done.cooks:  # one per platform of the map
+        if cook.status == "exists":
+            click.echo(f"{cook.image} is already in the registry ({cook.digest}): nothing to do")
         else:
-            click.echo(f"pushed {cook['image']} ({cook['digest']}), cook step {cook['cook_step']}")
+            click.echo(f"pushed {cook.image} ({cook.digest}), cook step {cook.cook_step}")

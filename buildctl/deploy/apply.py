@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,23 @@ def ancestry(root: Path | None) -> bump.Ancestry:
     return check
 
 
-@dataclass
+@dataclass(frozen=True)
 class Applied:
+    """What a bump did: its outcome, and with --commit/--push, the commit and where it went."""
+
     outcome: bump.Outcome
-    info: dict[str, Any] = field(default_factory=dict)  # commit, pushed, attempts, remote, branch
+    commit: str | None = None
+    pushed: bool = False
+    attempts: int | None = None  # pushes tried (with --commit or --push)
+    remote: str | None = None  # with --push
+    branch: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"commit": self.commit, "pushed": self.pushed}
+        for name in ("attempts", "remote", "branch"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
 
 
 def apply(
@@ -62,15 +75,19 @@ def apply(
         outcome = compute()
         with atomic.deferred_signals():
             atomic.write_all({root / path: text for path, text in outcome.files.items()})
-        return Applied(outcome, {"commit": None, "pushed": False})
+        return Applied(outcome)
     from buildctl.deploy import writeback
 
     repo = writeback.open_repo(root)
     to = writeback.target(repo, remote, branch) if push else None
     done = writeback.deliver(repo, compute, push=to, retries=retries, base_delay=retry_delay, say=say)
-    info: dict[str, Any] = {"commit": done.commit, "pushed": done.pushed, "attempts": done.attempts}
-    if to is not None:
-        info.update(remote=to.remote, branch=to.branch)
     if done.commit is None and done.outcome.changes:
         say("nothing changed, so nothing to commit" + (" or push" if push else ""))
-    return Applied(done.outcome, info)
+    return Applied(
+        done.outcome,
+        done.commit,
+        done.pushed,
+        done.attempts,
+        to.remote if to is not None else None,
+        to.branch if to is not None else None,
+    )

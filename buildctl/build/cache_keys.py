@@ -1,6 +1,7 @@
-"""Content keys for caching: the cook stage's key and each service's input fingerprint.
+"""Content keys for caching: the cook stage's key and each service's input fingerprint, and the
+image a cook is kept under.
 
-Pure functions of a snapshot: the same inputs give the same key on any machine, so a key can
+Pure functions of a revision: the same inputs give the same key on any machine, so a key can
 name an image in the registry (`cook-<key>`, `fp-<key>`).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
+from buildctl.config import WorkspaceMap
 from buildctl.detect import cargo_lock
 from buildctl.detect.revision import Revision
 from buildctl.detect.snapshot import Snapshot
@@ -31,41 +33,41 @@ def _digest(parts: Iterable[str]) -> str:
     return h.hexdigest()[:KEY_LENGTH]
 
 
-def _shared_inputs(side: Revision, dockerfile: str, args: Mapping[str, str]) -> list[str]:
-    snap, root = side.snap, side.root
+def _shared_inputs(rev: Revision, dockerfile: str, args: Mapping[str, str]) -> list[str]:
+    snap, root = rev.snap, rev.root
     parts = [f"dockerfile {_content_id(snap, dockerfile)}"]
     parts += [f"{p} {_content_id(snap, join(root, p))}" for p in ("Cargo.toml", *_TOOLCHAIN)]
     parts += [f"arg {k}={v}" for k, v in sorted(args.items())]
     return parts
 
 
-def cook_key(side: Revision, dockerfile: str, args: Mapping[str, str]) -> str:
+def cook_key(rev: Revision, dockerfile: str, args: Mapping[str, str]) -> str:
     """Everything `cargo chef cook` sees: every manifest, the lock, the toolchain, the Dockerfile."""
-    manifests = sorted(c.manifest for c in side.ws.crates.values())
-    parts = _shared_inputs(side, dockerfile, args)
-    parts += [f"{m} {_content_id(side.snap, m)}" for m in manifests]
-    parts.append(f"Cargo.lock {_content_id(side.snap, join(side.root, 'Cargo.lock'))}")
+    manifests = sorted(c.manifest for c in rev.ws.crates.values())
+    parts = _shared_inputs(rev, dockerfile, args)
+    parts += [f"{m} {_content_id(rev.snap, m)}" for m in manifests]
+    parts.append(f"Cargo.lock {_content_id(rev.snap, join(rev.root, 'Cargo.lock'))}")
     return _digest(parts)
 
 
 def service_fingerprints(
-    side: Revision, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
+    rev: Revision, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
 ) -> dict[str, str]:
     """Service → a key over the files of its crate closure, the lock entries it resolves, and the
     build's shared inputs. Two commits with the same fingerprint build the same image."""
-    ws, snap = side.ws, side.snap
+    ws, snap = rev.ws, rev.snap
     by_crate: dict[str, list[str]] = {}
     for path in snap.files:
         owner = ws.owner(path)
         if owner is not None:
             by_crate.setdefault(owner, []).append(path)
-    lock_text = snap.text(join(side.root, "Cargo.lock"))
-    lock = cargo_lock.parse(lock_text, join(side.root, "Cargo.lock")) if lock_text else None
+    lock_text = snap.text(join(rev.root, "Cargo.lock"))
+    lock = cargo_lock.parse(lock_text, join(rev.root, "Cargo.lock")) if lock_text else None
     allowed = {c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()}
-    shared = _shared_inputs(side, dockerfile, args)
+    shared = _shared_inputs(rev, dockerfile, args)
     out: dict[str, str] = {}
     for service, crate in crates.items():
-        closure = sorted(side.graph.closure(crate))
+        closure = sorted(rev.graph.closure(crate))
         parts = [*shared, f"service {service}", f"crate {crate}"]
         for name in closure:
             parts += [f"{p} {_content_id(snap, p)}" for p in sorted(by_crate.get(name, ()))]
@@ -76,3 +78,9 @@ def service_fingerprints(
                 parts += [f"lock {k[0]} {k[1]} {k[2]} {lock.packages[k].checksum}" for k in sorted(resolved)]
         out[service] = _digest(parts)
     return out
+
+
+def cook_ref(cfg: WorkspaceMap, key: str) -> str:
+    """`<registry>/<cache_repository>:cook-<key>`, or a local name when the map names no registry."""
+    host = cfg.registry or "buildctl-cache"
+    return f"{host}/{cfg.build.cache_repository}:cook-{key}"

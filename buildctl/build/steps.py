@@ -1,0 +1,171 @@
+"""A plan's build, as data: each platform's cook, and each service's images, tags, pushes and
+image indexes, with the exact build arguments of each.
+
+Worked out once, by `derive`, from the plan, the head revision and the options alone: no engine,
+no registry (`prepare` reads the revision from git's objects first). `build --dry-run` prints these steps, `plan` shows them, and the executor carries
+them out without deciding anything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildctl import gitrepo, platforms
+from buildctl.build.cache_keys import cook_key, cook_ref, service_fingerprints
+from buildctl.build.options import BuildOptions
+from buildctl.config import WorkspaceMap
+from buildctl.detect.revision import Revision, check_buildable
+from buildctl.plan import Plan
+
+LOCAL_REPOSITORY = "buildctl-local"  # where a service's image lives when the map names no registry
+
+
+@dataclass(frozen=True)
+class CookStep:
+    """The cook stage (every dependency compiled) for one platform, shared by every service."""
+
+    platform: str
+    key: str
+    ref: str  # <registry>/<cache repository>:cook-<key>
+    args: Mapping[str, str]
+    label: str  # how the logs name it: "cook", or "cook-<arch>" when there are several
+    cross: bool  # compiled for another platform than the build machine's
+
+    @property
+    def note(self) -> str:
+        return f" for {self.platform}, cross-compiled" if self.cross else ""
+
+
+@dataclass(frozen=True)
+class ImageStep:
+    """One platform's image of a service: the runtime stage, on its platform's cook."""
+
+    platform: str
+    ref: str  # repository:tag this image is built under
+    cook: str  # the cook image it takes its dependencies from
+    args: Mapping[str, str]
+    cross: bool
+
+    @property
+    def note(self) -> str:
+        return f" for {self.platform}, cross-compiled" if self.cross else ""
+
+
+@dataclass(frozen=True)
+class ServiceSteps:
+    service: str
+    repository: str  # the map's image of the service, or buildctl-local/<service>
+    pushable: bool  # the map names a registry, so --push pushes it
+    fingerprint: str
+    tags: tuple[str, ...]  # sha-<commit>, any latest/branch tag, then fp-<fingerprint>
+    images: tuple[ImageStep, ...]  # one per platform
+
+    @property
+    def multi(self) -> bool:
+        """Several platforms: each tag names an OCI image index of their images."""
+        return len(self.images) > 1
+
+    @property
+    def local_tags(self) -> tuple[str, ...]:
+        """Tags the engine adds to a one-platform image after its build (the first is built)."""
+        return () if self.multi else self.tags[1:]
+
+    def pushes(self, push: bool) -> tuple[str, ...]:
+        """What the engine pushes: every tag of a one-platform image, else each platform's image."""
+        if not (push and self.pushable):
+            return ()
+        if self.multi:
+            return tuple(i.ref for i in self.images)
+        return tuple(f"{self.repository}:{tag}" for tag in self.tags)
+
+    def index_tags(self, push: bool) -> tuple[str, ...]:
+        """Tags an image index of the platforms' images is put under, through the registry's API."""
+        return self.tags if push and self.pushable and self.multi else ()
+
+
+@dataclass(frozen=True)
+class BuildSteps:
+    head: str
+    dockerfile: str
+    push: bool
+    cooks: tuple[CookStep, ...]  # the platforms the services need (every platform of the map for none)
+    services: tuple[ServiceSteps, ...]
+
+    def cook(self, platform: str) -> CookStep:
+        return next(c for c in self.cooks if c.platform == platform)
+
+    def service(self, name: str) -> ServiceSteps:
+        return next(s for s in self.services if s.service == name)
+
+
+def platform_args(cfg: WorkspaceMap, opts: BuildOptions, platform: str, native: str) -> dict[str, str]:
+    """Build arguments of `platform`'s images: the map's, the command line's over them, the map's
+    per-platform ones over both, and RUST_TARGET when it is cross-compiled."""
+    return platforms.build_args(
+        platform,
+        native_platform=native,
+        args={**cfg.build.args, **opts.build_args},
+        platform_args=cfg.build.platform_args,
+    )
+
+
+def derive(
+    plan: Plan, rev: Revision, cfg: WorkspaceMap, opts: BuildOptions, *, native: str, created: str
+) -> BuildSteps:
+    """Every step of building the plan's services at `rev` (the plan's head). `native` is the build
+    machine's platform (built without cross-compiling); `created` the head commit's time."""
+    targets = [s for s in plan.services if s.build]
+    needed = platforms.ordered(p for svc in targets for p in svc.platforms) or list(cfg.platforms)
+    args = {p: platform_args(cfg, opts, p, native) for p in needed}
+    cooks = {}
+    for p in needed:
+        key = cook_key(rev, cfg.dockerfile, args[p])
+        label = "cook" if len(needed) == 1 else f"cook-{platforms.get(p).architecture}"
+        cooks[p] = CookStep(p, key, cook_ref(cfg, key), args[p], label, p != native)
+
+    # A service's fingerprint covers the arguments of every platform it is built for.
+    groups: dict[tuple[str, ...], dict[str, str]] = {}
+    for svc in targets:
+        groups.setdefault(svc.platforms, {})[svc.name] = svc.crate
+    fps: dict[str, str] = {}
+    for names, crates in groups.items():
+        fp_args = platforms.fingerprint_args({p: args[p] for p in names})
+        fps.update(service_fingerprints(rev, crates, cfg.dockerfile, fp_args))
+
+    services = []
+    for svc in targets:
+        repository = svc.image or f"{LOCAL_REPOSITORY}/{svc.name}"
+        tags = (*svc.tags, f"fp-{fps[svc.name]}")
+        multi = len(svc.platforms) > 1
+        stamp = {
+            "SERVICE_NAME": svc.name,
+            "REVISION": plan.head,
+            "CREATED": created,
+            "SOURCE_URL": cfg.build.source_url,
+        }
+        images = tuple(
+            ImageStep(
+                platform=p,
+                ref=f"{repository}:{platforms.image_tag(tags[0], p, multi=multi)}",
+                cook=cooks[p].ref,
+                args={**args[p], **stamp},
+                cross=p != native,
+            )
+            for p in svc.platforms
+        )
+        services.append(
+            ServiceSteps(svc.name, repository, svc.image is not None, fps[svc.name], tags, images)
+        )
+    return BuildSteps(plan.head, cfg.dockerfile, opts.push, tuple(cooks.values()), tuple(services))
+
+
+def prepare(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions, *, native: str) -> BuildSteps:
+    """The steps of the plan's head commit, read from git's objects (no checkout, no engine),
+    once the map is known to fit it: every service to build has a binary to ship."""
+    rev = Revision.at(repo, cfg.root, plan.head)
+    targets = [s.name for s in plan.services if s.build]
+    check_buildable(cfg, rev.ws, targets)
+    created = gitrepo.commit_time(repo, plan.head) if targets else ""
+    return derive(plan, rev, cfg, opts, native=native, created=created)
