@@ -21,6 +21,7 @@ from buildctl.build.steps import BuildSteps
 from buildctl.config import WorkspaceMap
 from buildctl.deploy import apply, bump
 from buildctl.plan import Plan
+from buildctl.report import reasons_cell
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 _CARGO_LOCATION = re.compile(r"-->\s+([^\s:]+):(\d+):\d+")
@@ -124,9 +125,7 @@ def summary(result: CiResult, mermaid: str) -> str:
         lines += ["| service | why | image | digest | duration |", "| --- | --- | --- | --- | --- |"]
         for svc in plan.services:
             r = report.services.get(svc.name)
-            why = "<br>".join(gha.cell(x) for x in svc.reasons[:5]) + (
-                f"<br>(+{len(svc.reasons) - 5} more)" if len(svc.reasons) > 5 else ""
-            )
+            why = reasons_cell(svc)
             image = f"`{svc.image}:{svc.tags[0]}`" if svc.image and svc.tags else "-"
             digest = f"`{r.digest}`" if r and r.digest else (f"{r.status}" if r else "deploy only")
             duration = f"{r.duration:.1f}s" if r else "-"

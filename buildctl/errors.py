@@ -53,9 +53,10 @@ class BuildctlError(Exception):
 
 
 class PartialFailure(BuildctlError):
-    """Some units of work failed while others succeeded; the report says which."""
+    """Some units of work failed while others succeeded; the report says which. Its own exit
+    code, so that a CI step tells it from an error (1) and a usage error (click's 2)."""
 
-    exit_code = 2
+    exit_code = 4
 
 
 class TransientError(BuildctlError):

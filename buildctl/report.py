@@ -92,13 +92,18 @@ def docker_commands(steps: BuildSteps) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reasons_cell(svc: ServicePlan) -> str:
+    """A service's reasons in one Markdown table cell: the first few, then how many more."""
+    why = "<br>".join(cell(r) for r in svc.reasons[:MAX_REASONS])
+    if len(svc.reasons) > MAX_REASONS:
+        why += f"<br>(+{len(svc.reasons) - MAX_REASONS} more)"
+    return why
+
+
 def summary_markdown(plan: Plan, *, title: str = "buildctl") -> str:
     rows = ["| service | build | why |", "| --- | --- | --- |"]
     for svc in plan.services:
-        why = "<br>".join(cell(r) for r in svc.reasons[:MAX_REASONS])
-        if len(svc.reasons) > MAX_REASONS:
-            why += f"<br>(+{len(svc.reasons) - MAX_REASONS} more)"
-        rows.append(f"| {svc.name} | {'yes' if svc.build else 'deploy only'} | {why} |")
+        rows.append(f"| {svc.name} | {'yes' if svc.build else 'deploy only'} | {reasons_cell(svc)} |")
     head = f"### {title}: {len(plan.build)} to build, {len(plan.deploy)} to deploy\n\n"
     head += f"base `{_short(plan.base)}` head `{_short(plan.head)}`\n\n"
     if not plan.services:

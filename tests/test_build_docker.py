@@ -257,7 +257,7 @@ def test_a_service_that_does_not_compile_does_not_stop_the_others(built: Built) 
     res = built.buildctl(
         "build", "--service", "text-gateway", "--service", "auth-service", "--push", "--format", "json"
     )
-    assert res.code == 2, res.stderr[-6000:]
+    assert res.code == 4, res.stderr[-6000:]
     data = res.json()
     auth, gateway = data["services"]["auth-service"], data["services"]["text-gateway"]
     assert auth["status"] == "pushed"

@@ -17,8 +17,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from buildctl.config import parse_map
-from buildctl.init.migrate import find_step
-from buildctl.init.scan import DockerIgnore
+from buildctl.init.filters import find_step
+from buildctl.init.ignores import DockerIgnore
 from buildctl.init.workflow import edit_workflow
 from tests.helpers import CHECKOUT, Repo, copy_monorepo, run
 

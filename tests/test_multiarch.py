@@ -426,7 +426,7 @@ def test_a_runtime_base_of_the_wrong_platform_is_refused_and_nothing_is_pushed(m
     res = run(
         ["--repo", str(multi.repo.path), "build", "--service", "auth-service", "--push", "--format", "json"]
     )
-    assert res.code == 2, res.stderr[-4000:]
+    assert res.code == 4, res.stderr[-4000:]
     svc = res.json()["services"]["auth-service"]
     assert svc["status"] == "failed" and svc["error"] == (
         "the image built for linux/arm64 is a linux/amd64 image: its runtime base (RUNTIME_IMAGE) is for linux/amd64"

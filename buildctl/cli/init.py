@@ -12,7 +12,9 @@ from buildctl.cli.context import AppContext, pass_app
 from buildctl.config import DEFAULT_IGNORE, MAP_FILE, parse_map
 from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError, printable
-from buildctl.init import scan
+from buildctl.init.proposal import Proposal
+from buildctl.init.render import render
+from buildctl.init.scan import scan
 
 EPILOG = """
 \b
@@ -81,7 +83,7 @@ def command(
             hint="pass --force to replace it, --stdout to print a new one, or --map PATH to write elsewhere",
         )
     snap = Snapshot.worktree(repo)
-    proposal = scan.scan(snap, rel)
+    proposal = scan(snap, rel)
     migration = None
     if workflow is not None:
         from buildctl.init import migrate
@@ -94,7 +96,7 @@ def command(
             raise BuildctlError(f"cannot read the workflow: {exc}", file=wf_rel) from None
         migration = migrate.migrate(snap, proposal, wf_text, wf_rel, step_id=step_id, install=install)
         proposal = migration.proposal
-    text = scan.render(proposal)
+    text = render(proposal)
     parse_map(text, rel)  # what init writes must load
     for line in _summary(proposal):
         click.echo(printable(line), err=True)
@@ -122,7 +124,7 @@ def command(
         click.echo("".join(diff), nl=False)
 
 
-def _summary(p: scan.Proposal) -> list[str]:
+def _summary(p: Proposal) -> list[str]:
     out = [
         f"workspace: {p.root or '.'}; dockerfile: {p.dockerfile}; deployments: {p.deployments}",
         f"registry: {p.registry}" if p.registry else f"registry: not set ({p.registry_why})",

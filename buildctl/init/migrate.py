@@ -1,8 +1,7 @@
 """`buildctl init --from-workflow`: migrate a dorny/paths-filter step to buildctl.
 
 Three parts, each pure:
-- read: the workflow's paths-filter step and its `filters` (an inline YAML string or a file),
-  anchors and aliases resolved and nested lists flattened, as paths-filter reads them;
+- read (in `filters`): the workflow's paths-filter step and its `filters`;
 - judge: map each filter to its services (by name, or by a glob over a service's crate
   directory), and sort each glob into "the Cargo graph or a map rule already covers it"
   (redundant) or "an input of that service", narrowing a glob that is only partly covered;
@@ -23,24 +22,21 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
-from buildctl import yamlfile
 from buildctl.config import DEFAULT_IGNORE, SERVICE_NAME, Service, WorkspaceMap, parse_map
 from buildctl.detect.revision import Revision
 from buildctl.detect.rules import Detector
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import Crate
-from buildctl.errors import BuildctlError
-from buildctl.globs import GlobSet, validate
-from buildctl.init import scan
-from buildctl.init.scan import Proposal, Rule, ServiceGuess
-from buildctl.init.workflow import Edit, StepRef, edit_workflow, steps
-from buildctl.yamlfile import get, scalar
+from buildctl.globs import GlobSet
+from buildctl.init.filters import Filter, FilterStep, find_step
+from buildctl.init.proposal import Proposal, Rule, ServiceGuess, escape_glob, with_inputs
+from buildctl.init.render import render
+from buildctl.init.workflow import Edit, edit_workflow
 
-PATHS_FILTER = "dorny/paths-filter"
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 _RULE_LABELS = {
     "root_manifest": "the graph follows the workspace Cargo.toml per crate",
@@ -50,122 +46,6 @@ _RULE_LABELS = {
     "deployment": "a service's deployment overlay",
     "ignored": "the default [rules] ignore",
 }
-
-
-# --- reading the workflow -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Filter:
-    name: str
-    globs: tuple[str, ...]
-    dropped: tuple[str, ...] = ()  # what could not be carried over, and why
-
-
-@dataclass(frozen=True)
-class FilterStep(StepRef):
-    source: str  # "inline", or the filters file
-    filters: tuple[Filter, ...]
-
-
-def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], str | None]) -> FilterStep:
-    """The workflow's paths-filter step (the one with `step_id`, when there are several)."""
-    root = yamlfile.compose(text, file)
-    found = [
-        (job, index, step)
-        for job, _, index, step in steps(root)
-        if (scalar(get(step, "uses")) or "").startswith(PATHS_FILTER)
-    ]
-    ids = [scalar(get(step, "id")) for _, _, step in found]
-    if step_id is not None:
-        found = [f for f, i in zip(found, ids, strict=True) if i == step_id]
-    if not found:
-        raise BuildctlError(
-            "no step uses dorny/paths-filter" + (f" with id {step_id!r}" if step_id else ""),
-            file=file,
-            hint="pass the workflow whose job runs dorny/paths-filter"
-            + (f" (its ids here: {', '.join(i or '-' for i in ids)})" if ids else ""),
-        )
-    if len(found) > 1:
-        raise BuildctlError(
-            f"{len(found)} steps use dorny/paths-filter; migrate one at a time",
-            file=file,
-            line=found[1][2].start_mark.line + 1,
-            hint=f"pass --step ID (their ids: {', '.join(i or '-' for i in ids)})",
-        )
-    job, index, step = found[0]
-    with_node = get(step, "with")
-    filters_node = get(with_node, "filters")
-    value = scalar(filters_node)
-    if value is None:
-        raise BuildctlError(
-            "the dorny/paths-filter step has no `filters` input",
-            file=file,
-            line=step.start_mark.line + 1,
-            hint="it needs `with: filters:` (inline YAML or a file path)",
-        )
-    options = {
-        str(k.value): str(v.value)
-        for k, v in (with_node.value if with_node is not None else [])
-        if k.value != "filters" and scalar(v) is not None
-    }
-    if "\n" in value or ":" in value:  # paths-filter's own test for inline YAML
-        source = "inline"
-        first = filters_node.start_mark.line + (2 if filters_node.style in ("|", ">") else 1)
-        filters = parse_filters(value, file, first)
-    else:
-        source = posixpath.normpath(value.strip())
-        filters_text = read(source)
-        if filters_text is None:
-            raise BuildctlError(
-                f"the filters file {source!r} does not exist",
-                file=file,
-                line=filters_node.start_mark.line + 1,
-                hint="paths-filter reads it relative to the repository root; fix the path",
-            )
-        filters = parse_filters(filters_text, source)
-    return FilterStep(file, job, index, scalar(get(step, "id")), options, source, tuple(filters))
-
-
-def parse_filters(text: str, file: str, line: int = 1) -> list[Filter]:
-    """paths-filter's `filters`: name → rules; a rule is a glob, a list (an alias of a list
-    nests one), or `change-type: glob` (the change type is dropped: buildctl sees every change)."""
-    data = yamlfile.load_plain(text, file)
-    if not isinstance(data, dict) or not data:
-        raise BuildctlError(
-            "the paths-filter filters are not a mapping of filter name to globs",
-            file=file,
-            line=line,
-        )
-    out = []
-    for name, rules in data.items():
-        globs: list[str] = []
-        dropped: list[str] = []
-        _flatten(rules, globs, dropped)
-        kept = []
-        for g in dict.fromkeys(globs):
-            if g.startswith("!"):
-                dropped.append(f"{g!r} (a negated glob cannot become an input)")
-            elif problem := validate(g.removeprefix("./")):
-                dropped.append(f"{g!r} ({problem})")
-            else:
-                kept.append(g.removeprefix("./"))
-        out.append(Filter(str(name), tuple(kept), tuple(dropped)))
-    return out
-
-
-def _flatten(value: Any, out: list[str], dropped: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, list):
-        for item in value:
-            _flatten(item, out, dropped)
-    elif isinstance(value, dict):
-        for change, item in value.items():
-            dropped.append(f"change type {str(change)!r} (buildctl reacts to every kind of change)")
-            _flatten(item, out, dropped)
-    elif value is not None:
-        dropped.append(f"{value!r} (not a glob)")
 
 
 # --- judging the globs ----------------------------------------------------------------------
@@ -205,7 +85,7 @@ class Judge:
             ignore=tuple(r for r in proposal.ignore if r.glob in defaults),
             services=tuple(replace(s, inputs=()) for s in proposal.services),
         )
-        self.cfg: WorkspaceMap = parse_map(scan.render(bare), proposal.map_file)
+        self.cfg: WorkspaceMap = parse_map(render(bare), proposal.map_file)
         self.side = Revision(snap, proposal.root)
         self.ws = self.side.ws
         self.files = sorted(snap.files)
@@ -292,11 +172,11 @@ class Judge:
         out: dict[str, None] = {}
         for f in loose:
             parts = f.split("/")
-            chosen = scan.escape_glob(f)
+            chosen = escape_glob(f)
             for d in range(depth + 1, len(parts)):
                 a = "/".join(parts[:d])
                 if a not in self._owned_dirs:
-                    chosen = f"{scan.escape_glob(a)}/{rest}"
+                    chosen = f"{escape_glob(a)}/{rest}"
                     break
             out[chosen] = None
         return tuple(out)
@@ -440,6 +320,6 @@ def migrate(
     step = find_step(workflow_text, workflow_file, step_id, snap.text)
     judge = Judge(snap, proposal)
     plans, promoted = assign(step.filters, proposal, judge, workflow_file)
-    updated = scan.with_inputs(proposal, inputs_of(plans), snap.files, promoted)
+    updated = with_inputs(proposal, inputs_of(plans), snap.files, promoted)
     edit = edit_workflow(workflow_text, step, {p.filter.name: p.services for p in plans}, install)
     return Migration(step, updated, tuple(plans), edit)

@@ -1,7 +1,8 @@
 """`buildctl init`: read a repository and propose its `workspace-map.toml`.
 
-`scan` looks at a Snapshot (normally the working tree) and returns a `Proposal` in which every
-guess carries its reason; `render` turns it into the map's text, with the reasons as comments.
+`scan` looks at a Snapshot (normally the working tree) and returns a `Proposal` (`proposal`) in
+which every guess carries its reason; `render` turns it into the map's text, with the reasons as
+comments.
 Nothing here writes a file: the command does, atomically, and `buildctl check` accepts the
 result.
 
@@ -25,103 +26,30 @@ import json
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
 
 from buildctl import deployed
 from buildctl.config import DEFAULT_BUILD_ALL, DEFAULT_IGNORE, MAP_FILE, REGISTRY, SERVICE_NAME
 from buildctl.detect.snapshot import Snapshot
-from buildctl.detect.workspace import Crate, Workspace, join
+from buildctl.detect.workspace import Crate, join
 from buildctl.detect.workspace import load as load_workspace
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
+from buildctl.init.ignores import ignores
+from buildctl.init.proposal import (
+    DEFAULT_DEPLOYMENTS,
+    DEFAULT_DOCKERFILE,
+    Proposal,
+    Rule,
+    Scan,
+    ServiceGuess,
+    Skipped,
+    escape_glob,
+)
 
-DEFAULT_DOCKERFILE = "Dockerfile.service"
-DEFAULT_DEPLOYMENTS = "deployments"
-
-_CI_DIRS = {".github", ".gitlab", ".circleci", ".buildkite", ".vscode", ".idea", ".devcontainer", ".husky"}
-_TOOL_FILES = {
-    # CI, editors and repository settings
-    ".gitlab-ci.yml": "CI settings",
-    ".pre-commit-config.yaml": "CI settings",
-    "codecov.yml": "CI settings",
-    "renovate.json": "CI settings",
-    "CODEOWNERS": "repository settings",
-    ".editorconfig": "editor settings",
-    ".gitattributes": "repository settings",
-    ".mailmap": "repository settings",
-    "action.yml": "a GitHub Action's definition",
-    "action.yaml": "a GitHub Action's definition",
-    # linters: they judge the sources, they do not change the binary
-    ".hadolint.yaml": "linter settings",
-    ".yamllint": "linter settings",
-    ".shellcheckrc": "linter settings",
-    "rustfmt.toml": "formatter settings (no effect on the binary)",
-    ".rustfmt.toml": "formatter settings (no effect on the binary)",
-    "clippy.toml": "linter settings (no effect on the binary)",
-    ".clippy.toml": "linter settings (no effect on the binary)",
-    "deny.toml": "cargo-deny settings (no effect on the binary)",
-    # Python tooling
-    "pyproject.toml": "Python project settings",
-    "setup.py": "Python project settings",
-    "setup.cfg": "Python project settings",
-    "tox.ini": "Python tooling",
-    "noxfile.py": "Python tooling",
-    "Pipfile": "Python dependencies",
-    "Pipfile.lock": "Python dependencies",
-    "poetry.lock": "Python dependencies",
-    "uv.lock": "Python dependencies",
-    ".python-version": "Python tooling",
-}
-_SCRIPT_SUFFIXES = {".py", ".pyi", ".sh", ".bash", ".ps1"}
-_TOOL_SUFFIXES = _SCRIPT_SUFFIXES | {".txt", ".in", ".cfg", ".ini", ".pyc"}
 _DOCKERFILE = re.compile(
     r"(?:^|/)(?:(?:Docker|Container)file(?:\.[^/]*)?|[^/]+\.(?:docker|container)file)$", re.I
 )
-
-
-@dataclass(frozen=True)
-class Rule:
-    glob: str
-    why: str
-
-
-@dataclass(frozen=True)
-class ServiceGuess:
-    name: str
-    crate: str
-    dir: str
-    why: str
-    inputs: tuple[Rule, ...] = ()
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A binary crate that is not taken as a service."""
-
-    crate: str
-    dir: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Proposal:
-    map_file: str
-    root: str
-    registry: str | None
-    registry_why: str
-    dockerfile: str
-    deployments: str
-    build_all: tuple[Rule, ...]
-    deploy_all: tuple[Rule, ...]
-    ignore: tuple[Rule, ...]  # the defaults first, then what init inferred
-    services: tuple[ServiceGuess, ...]
-    skipped: tuple[Skipped, ...] = ()
-    left_unowned: tuple[str, ...] = ()  # top-level paths no rule covers: a change rebuilds everything
-    notes: tuple[str, ...] = ()
-
-    def service(self, name: str) -> ServiceGuess | None:
-        return next((s for s in self.services if s.name == name), None)
 
 
 # --- the workspace root ---------------------------------------------------------------------
@@ -147,64 +75,12 @@ def find_root(snap: Snapshot) -> str:
     )
 
 
-# --- .dockerignore --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DockerIgnore:
-    """Docker's rules: the last pattern that matches a path or one of its parents decides;
-    `!pattern` puts a path back into the build context."""
-
-    rules: tuple[tuple[GlobSet, bool], ...]  # (pattern, excludes)
-
-    @classmethod
-    def parse(cls, text: str) -> DockerIgnore:
-        rules: list[tuple[GlobSet, bool]] = []
-        for raw in text.splitlines():
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            excludes = not line.startswith("!")
-            pattern = posixpath.normpath(line.lstrip("!").strip()).lstrip("/")
-            if pattern in ("", "."):
-                continue
-            rules.append((GlobSet.of([pattern]), excludes))
-        return cls(tuple(rules))
-
-    def excluded(self, path: str) -> bool:
-        parts = path.split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        verdict = False
-        for globs, excludes in self.rules:
-            if any(globs.match(p) for p in prefixes):
-                verdict = excludes
-        return verdict
-
-
 # --- scanning -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Scan:
-    """What every step of the scan reads, and the notes they leave for the user."""
-
-    snap: Snapshot
-    map_file: str
-    root: str
-    workspace: Workspace
-    files: list[str]
-    notes: list[str] = field(default_factory=list)
-
-    def text(self, path: str) -> str | None:
-        try:
-            return self.snap.text(path)
-        except BuildctlError:
-            return None
 
 
 def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
     root = find_root(snap)
-    s = _Scan(snap, map_file, root, load_workspace(snap, root), sorted(snap.files))
+    s = Scan(snap, map_file, root, load_workspace(snap, root), sorted(snap.files))
     dockerfiles = [p for p in s.files if _DOCKERFILE.search(p)]
     snap.fetch(dockerfiles)
     docker_texts = {p: t for p in dockerfiles if (t := s.text(p)) is not None}
@@ -222,7 +98,7 @@ def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
     deploy_all = _deploy_all(s, deployments, services)
     default_ignore = tuple(Rule(g, "the default: documentation and git settings") for g in DEFAULT_IGNORE)
     covered = GlobSet.of([r.glob for r in (*build_all, *deploy_all, *default_ignore)])
-    inferred, left = _ignores(s, deployments, covered, dockerfile)
+    inferred, left = ignores(s, deployments, covered, dockerfile)
     return Proposal(
         map_file=map_file,
         root=s.root,
@@ -240,7 +116,7 @@ def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
     )
 
 
-def _choose_dockerfile(s: _Scan, texts: Mapping[str, str]) -> str:
+def _choose_dockerfile(s: Scan, texts: Mapping[str, str]) -> str:
     for candidate in (
         DEFAULT_DOCKERFILE,
         join(s.root, DEFAULT_DOCKERFILE),
@@ -277,7 +153,7 @@ def _named_in(name: str, texts: Mapping[str, str]) -> str | None:
 
 
 def _services(
-    s: _Scan, crates: Sequence[Crate], deployments: str, docker_texts: Mapping[str, str]
+    s: Scan, crates: Sequence[Crate], deployments: str, docker_texts: Mapping[str, str]
 ) -> tuple[list[ServiceGuess], list[Skipped]]:
     overlay_dirs = {
         p[len(deployments) + 1 :].split("/", 1)[0] for p in s.files if p.startswith(deployments + "/")
@@ -317,7 +193,7 @@ def _services(
     return services, skipped
 
 
-def _registry(s: _Scan, deployments: str, services: Sequence[ServiceGuess]) -> tuple[str | None, str]:
+def _registry(s: Scan, deployments: str, services: Sequence[ServiceGuess]) -> tuple[str | None, str]:
     found: dict[str, str] = {}
     paths = {g.name: posixpath.join(deployments, g.name, "kustomization.yaml") for g in services}
     s.snap.fetch(paths.values())
@@ -345,7 +221,7 @@ def _registry(s: _Scan, deployments: str, services: Sequence[ServiceGuess]) -> t
     return None, "no kustomization names an image in a registry"
 
 
-def _build_all(s: _Scan, dockerfile: str, docker_text: str | None) -> tuple[Rule, ...]:
+def _build_all(s: Scan, dockerfile: str, docker_text: str | None) -> tuple[Rule, ...]:
     files = set(s.files)
 
     def absent(path: str) -> str:
@@ -390,7 +266,7 @@ def _copied(text: str) -> list[str]:
     return sources
 
 
-def _copied_glob(s: _Scan, source: str) -> str | None:
+def _copied_glob(s: Scan, source: str) -> str | None:
     """A glob for a COPY source outside every crate, or None when the graph already covers it."""
     path = posixpath.normpath(source.lstrip("/"))
     if path in (".", "") or path.startswith(".."):
@@ -408,7 +284,7 @@ def _copied_glob(s: _Scan, source: str) -> str | None:
     return path if path in hits else f"{path}/**"
 
 
-def _deploy_all(s: _Scan, deployments: str, services: Sequence[ServiceGuess]) -> tuple[Rule, ...]:
+def _deploy_all(s: Scan, deployments: str, services: Sequence[ServiceGuess]) -> tuple[Rule, ...]:
     """What `<deployments>/` holds besides the services' overlays: shared by them, so a change
     redeploys every service. A directory that looks like some binary's overlay is left out, with
     a note: it is more likely a service init could not name."""
@@ -440,175 +316,3 @@ def _deploy_all(s: _Scan, deployments: str, services: Sequence[ServiceGuess]) ->
         else:
             rules.setdefault(glob, Rule(glob, "no service's overlay: shared by them"))
     return tuple(rules.values())
-
-
-def escape_glob(path: str) -> str:
-    """A glob that matches exactly this path."""
-    return re.sub(r"([*?\[\]{}])", r"[\1]", path)
-
-
-def _ignores(s: _Scan, deployments: str, covered: GlobSet, dockerfile: str) -> tuple[list[Rule], list[str]]:
-    ws = s.workspace
-    crate_dirs = {d for d in ws.by_dir if d}
-    dockerignore_path = (
-        f"{dockerfile}.dockerignore" if f"{dockerfile}.dockerignore" in s.files else ".dockerignore"
-    )
-    dockerignore_text = s.text(dockerignore_path) if dockerignore_path in s.files else None
-    context = DockerIgnore.parse(dockerignore_text) if dockerignore_text is not None else None
-    special = {join(s.root, "Cargo.toml"), join(s.root, "Cargo.lock"), s.map_file}
-    rules: list[Rule] = []
-    if not posixpath.isabs(s.map_file) and not s.map_file.startswith("../"):
-        rules.append(Rule(escape_glob(s.map_file), "buildctl's map: it steers detection, it is not built"))
-    left: list[str] = []
-
-    def visit(prefix: str, paths: list[str]) -> None:
-        children: dict[str, list[str]] = {}
-        for p in paths:
-            rest = p[len(prefix) :]
-            head, sep, _ = rest.partition("/")
-            children.setdefault(prefix + head + ("/" if sep else ""), []).append(p)
-        for entry, under in sorted(children.items()):
-            is_dir = entry.endswith("/")
-            name = entry.rstrip("/")
-            if name in crate_dirs or name in special or name == deployments:
-                continue
-            if is_dir and (any(d.startswith(entry) for d in crate_dirs) or deployments.startswith(entry)):
-                visit(entry, under)
-                continue
-            if all(covered.match(p) for p in under):
-                continue
-            glob = f"{escape_glob(name)}/**" if is_dir else escape_glob(name)
-            if context is not None and all(context.excluded(p) for p in under):
-                rules.append(Rule(glob, f"not in the Docker build context ({dockerignore_path})"))
-                continue
-            why = _tooling(s, name, is_dir, under)
-            if why is not None:
-                rules.append(Rule(glob, why))
-            else:
-                left.append(entry)
-
-    visit("", [p for p in s.files if p != s.map_file])
-    return rules, left
-
-
-def _tooling(s: _Scan, name: str, is_dir: bool, files: Sequence[str]) -> str | None:
-    """Why `name` cannot change an image, when it is recognisably tooling; else None."""
-    base = posixpath.basename(name)
-    if not is_dir:
-        if base in _TOOL_FILES:
-            return _TOOL_FILES[base]
-        if re.fullmatch(r"requirements.*\.(?:txt|in)", base):
-            return "Python dependencies"
-        return None
-    if base in _CI_DIRS:
-        return "CI and editor settings"
-    suffixes = {posixpath.splitext(p)[1] for p in files}
-    packages = {posixpath.dirname(p) + "/" for p in files if posixpath.basename(p) == "__init__.py"}
-    if packages and all(
-        any(p.startswith(d) for d in packages) or posixpath.splitext(p)[1] in _TOOL_SUFFIXES for p in files
-    ):
-        return "Python code and its data"
-    if suffixes <= _TOOL_SUFFIXES and (suffixes & _SCRIPT_SUFFIXES or base == "requirements"):
-        return "scripts and Python tooling"
-    if suffixes <= {".yaml", ".yml"}:
-        s.snap.fetch(files)
-        texts = [s.text(p) or "" for p in files]
-        if all(re.search(r"(?m)^apiVersion:", t) and re.search(r"(?m)^kind:", t) for t in texts):
-            return "Kubernetes manifests: applied to the cluster, not built into an image"
-    return None
-
-
-# --- after a migration: inputs --------------------------------------------------------------
-
-
-def with_inputs(
-    p: Proposal,
-    inputs: Mapping[str, Sequence[Rule]],
-    files: Iterable[str],
-    promoted: Iterable[ServiceGuess] = (),
-) -> Proposal:
-    """The proposal with the `promoted` services added and each service's `inputs` set; the
-    top-level paths that the inputs now cover are no longer reported as left unowned."""
-    extra = [g for g in promoted if p.service(g.name) is None]
-    services = tuple(
-        replace(g, inputs=tuple(inputs.get(g.name, ())))
-        for g in sorted((*p.services, *extra), key=lambda g: g.crate)
-    )
-    promoted_crates = {g.crate for g in extra}
-    globs = GlobSet.of([r.glob for rules in inputs.values() for r in rules])
-    listed = list(files)
-    left = tuple(
-        e
-        for e in p.left_unowned
-        if not all(globs.match(f) for f in listed if f == e or (e.endswith("/") and f.startswith(e)))
-    )
-    return replace(
-        p,
-        services=services,
-        skipped=tuple(k for k in p.skipped if k.crate not in promoted_crates),
-        left_unowned=left,
-    )
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def _q(value: str) -> str:
-    return json.dumps(value)  # a JSON string is a TOML basic string
-
-
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _q(name)
-
-
-def _array(key: str, rules: Sequence[Rule]) -> list[str]:
-    if not rules:
-        return [f"{key} = []"]
-    width = max(len(_q(r.glob)) for r in rules) + 1
-    lines = [f"{key} = ["]
-    lines += [f"    {(_q(r.glob) + ','):<{width}}  # {r.why}" for r in rules]
-    lines.append("]")
-    return lines
-
-
-def render(p: Proposal) -> str:
-    out = [
-        "# buildctl's map of this repository: which crates are deployable services, and what else",
-        "# a change can touch. Written by `buildctl init`; each guess says why. Reference:",
-        "# docs/workspace-map.md in buildctl. Check it with `buildctl check`.",
-        "[workspace]",
-        f"root = {_q(p.root or '.')}",
-    ]
-    if p.registry:
-        out.append(f"registry = {_q(p.registry)}  # {p.registry_why}")
-    else:
-        out.append(f'# registry = "ghcr.io/OWNER/REPO"  # not guessed: {p.registry_why}')
-    out.append(f"dockerfile = {_q(p.dockerfile)}")
-    out.append(f"deployments = {_q(p.deployments)}")
-    out += ["", "[rules]", "# A change to one of these rebuilds every service."]
-    out += _array("build_all", p.build_all)
-    out.append("# A change to one of these redeploys every service, without a build.")
-    out += _array("deploy_all", p.deploy_all)
-    out.append("# A change to one of these changes no image.")
-    out += _array("ignore", p.ignore)
-    if p.left_unowned:
-        out.append("# Not ignored: no crate owns these, so a change to one rebuilds every service. If only")
-        out.append("# some services use one, list it in their `inputs`; if none do, add it to `ignore`.")
-        out += [f"#   {e}" for e in p.left_unowned]
-    out.append('unowned = "all"')
-    out.append("")
-    spaced = False
-    for g in p.services:
-        body = ([f"crate = {_q(g.crate)}"] if g.crate != g.name else []) + (
-            _array("inputs", g.inputs) if g.inputs else []
-        )
-        if (body or spaced) and out[-1] != "":
-            out.append("")
-        out.append(f"[services.{_key(g.name)}]  # {g.dir or '.'}: {g.why}")
-        out += body
-        spaced = bool(body)
-    if p.skipped:
-        out += ["", "# Binaries that are not services (uncomment one to build and deploy it):"]
-        for k in p.skipped:
-            out.append(f"# [services.{_key(k.crate)}]  # {k.dir or '.'}: {k.why}")
-    return "\n".join(out) + "\n"
