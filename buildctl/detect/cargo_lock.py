@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from buildctl import tomlfile
+from buildctl.detect.paths import shortest_chains
 from buildctl.errors import BuildctlError
 
 Key = tuple[str, str, str]  # name, version, source ("" for path packages)
@@ -107,28 +107,16 @@ def find_path(
     `allowed` restricts the edges of workspace (path) packages to the names of their non-dev
     dependencies: the lock lists dev-dependencies too, and those never reach an image.
     """
-    wanted = set(targets)
-    parent: dict[Key, Key | None] = {start: None}
-    queue = deque([start])
-    found: dict[Key, list[Key]] = {}
-    while queue:
-        key = queue.popleft()
-        if key in wanted:
-            chain = [key]
-            p = parent[key]
-            while p is not None:
-                chain.append(p)
-                p = parent[p]
-            found[key] = chain[::-1]
+
+    def after(key: Key) -> Iterable[Key]:
         pkg = lock.packages.get(key)
         if pkg is None:
-            continue
+            return
         names = allowed.get(key[0]) if not key[2] else None
         for spec in pkg.dependencies:
-            if names is not None and spec.partition(" ")[0] not in names:
-                continue
-            dep = lock.resolve(spec)
-            if dep is not None and dep not in parent:
-                parent[dep] = key
-                queue.append(dep)
-    return found
+            if names is None or spec.partition(" ")[0] in names:
+                dep = lock.resolve(spec)
+                if dep is not None:
+                    yield dep
+
+    return shortest_chains(start, targets, after)

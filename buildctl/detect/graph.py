@@ -12,6 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from buildctl.detect.paths import shortest_chains
 from buildctl.detect.workspace import Workspace
 from buildctl.errors import BuildctlError
 
@@ -76,24 +77,7 @@ class CrateGraph:
 
     def chains_up(self, start: str, targets: Iterable[str]) -> dict[str, list[str]]:
         """Shortest chain start → … → target for every target that depends on `start`."""
-        wanted = set(targets)
-        parent: dict[str, str | None] = {start: None}
-        queue = deque([start])
-        found: dict[str, list[str]] = {}
-        while queue:
-            node = queue.popleft()
-            if node in wanted:
-                chain = [node]
-                p = parent[node]
-                while p is not None:
-                    chain.append(p)
-                    p = parent[p]
-                found[node] = chain[::-1]
-            for up in sorted(self.dependents.get(node, ())):
-                if up not in parent:
-                    parent[up] = node
-                    queue.append(up)
-        return found
+        return shortest_chains(start, targets, lambda node: sorted(self.dependents.get(node, ())))
 
     def closure(self, start: str) -> set[str]:
         seen = {start}
