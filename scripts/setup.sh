@@ -65,4 +65,18 @@ fi
 if [[ $IMAGES == 1 ]]; then
     scripts/bootstrap-images.sh >&2
 fi
+# --- checkov: the security scan of the rendered manifests (tests/monorepo/test_security_scan.py) ---
+# Its own venv: checkov pins networkx<2.7 and packaging 23.x, which buildctl's networkx>=3.2 and the
+# test extra's packaging>=24 exclude. Pinned, so that the set of checks changes only in a reviewed
+# commit; the test reads the version from the next line.
+CHECKOV_VERSION=3.3.30
+if [[ ! -f .venv-scan/.checkov-$CHECKOV_VERSION ]]; then
+    log "installing checkov $CHECKOV_VERSION into .venv-scan"
+    [[ -x .venv-scan/bin/python ]] || "$PY" -m venv .venv-scan
+    .venv-scan/bin/python -m pip install -q "checkov==$CHECKOV_VERSION" >&2
+    rm -f .venv-scan/.checkov-*
+    touch ".venv-scan/.checkov-$CHECKOV_VERSION"
+fi
+# --- end of checkov ---------------------------------------------------------------------------------
+
 log "ready"
