@@ -37,7 +37,9 @@ DEFAULT_IGNORE = ("**/*.md", "docs/**", "LICENSE*", "**/.gitignore")
 _WORKSPACE_KEYS = ("root", "registry", "dockerfile", "deployments", "platforms")
 _RULE_KEYS = ("build_all", "deploy_all", "ignore", "unowned")
 _SERVICE_KEYS = ("crate", "inputs")
-_BUILD_KEYS = ("cache_repository", "tags", "args", "platform_args", "source_url")
+_BUILD_KEYS = ("cache_repository", "tags", "args", "platform_args", "source_url", "builder", "secrets")
+BUILDERS = ("auto", "buildkit", "classic")
+_SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _TOP_KEYS = ("workspace", "rules", "services", "build")
 _EXTRA_TAGS = ("latest", "branch")
 
@@ -65,6 +67,9 @@ class BuildSettings:
     # platform → build arguments for that platform's images only, over `args` (its base images)
     platform_args: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source_url: str = ""
+    builder: Literal["auto", "buildkit", "classic"] = "auto"
+    # BuildKit secret id → where its value comes from: "env:NAME" or "file:PATH"
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -294,13 +299,54 @@ def _build_settings(r: _Reader, data: Mapping[str, Any]) -> BuildSettings:
             raise r.fail(
                 where, None, f"'platform_args.\"{name}\"' must be a table of strings (build argument = value)"
             )
+    builder = data.get("builder", "auto")
+    if builder not in BUILDERS:
+        raise r.fail(
+            table,
+            "builder",
+            f"'builder' must be {', '.join(repr(b) for b in BUILDERS)}, not {builder!r}"
+            + (tomlfile.did_you_mean(builder, BUILDERS) if isinstance(builder, str) else ""),
+        )
     return BuildSettings(
         cache_repository=cache_repository,
         extra_tags=tuple(tags),
         args=dict(args),
         platform_args={name: dict(values) for name, values in per_platform.items()},
         source_url=r.string(data, table, "source_url", ""),
+        builder=builder,
+        secrets=_secrets(r, data.get("secrets", {})),
     )
+
+
+def _secrets(r: _Reader, data: Any) -> dict[str, str]:
+    """`[build.secrets]`: each id = { env = "NAME" } or { file = "path" } (never the value itself)."""
+    table = ["build", "secrets"]
+    if not isinstance(data, dict):
+        raise r.fail(
+            ["build"], "secrets", '\'secrets\' must be a table: id = { env = "NAME" } or { file = "path" }'
+        )
+    out: dict[str, str] = {}
+    for ident, spec in data.items():
+        if not _SECRET_ID.match(ident):
+            raise r.fail(
+                table, ident, f"secret id {ident!r} is not allowed: use letters, digits, '.', '_' and '-'"
+            )
+        if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("env", "file")):
+            raise r.fail(
+                table,
+                ident,
+                f'secret \'{ident}\' must be {{ env = "NAME" }} or {{ file = "path" }}',
+                hint="the map names where the value is, never the value: a secret in a file in git is no secret",
+            )
+        kind, where = next(iter(spec.items()))
+        if not isinstance(where, str) or not where or "\n" in where or "," in where:
+            raise r.fail(
+                table, ident, f"secret '{ident}': {kind} must be a non-empty name without ',' or newlines"
+            )
+        if kind == "env" and not where.isidentifier():
+            raise r.fail(table, ident, f"secret '{ident}': {where!r} is not an environment variable name")
+        out[ident] = f"{kind}:{where}"
+    return out
 
 
 def load_map(repo: Path, map_path: Path | None) -> WorkspaceMap:

@@ -2,8 +2,8 @@
 that make one Dockerfile build each of them on an amd64 or arm64 machine.
 
 Pure: no engine and no I/O. A platform other than the build machine's is cross-compiled: its
-cargo stages run on the build machine with `RUST_TARGET` set (so no compiler ever runs under
-emulation), and its runtime stage is the target platform's base image (`RUNTIME_IMAGE`).
+cargo stages run on the build machine for the target's Rust triple (so no compiler ever runs
+under emulation), and its runtime stage is the target platform's base image (`RUNTIME_IMAGE`).
 """
 
 from __future__ import annotations
@@ -69,22 +69,26 @@ def build_args(
     native_platform: str,
     args: Mapping[str, str],
     platform_args: Mapping[str, Mapping[str, str]],
+    buildkit: bool,
 ) -> dict[str, str]:
     """The build arguments of one platform's images: `args` (the map's `[build] args` and the
-    command line's), then the map's `[build.platform_args."<platform>"]` over them, then
-    `RUST_TARGET` when the platform is not the build machine's. The build machine's own platform
-    gets no `RUST_TARGET`: its build is the plain native one."""
+    command line's), then the map's `[build.platform_args."<platform>"]` over them. BuildKit is
+    told the platform itself (`--platform`) and sets BUILDPLATFORM and TARGETPLATFORM; the
+    classic builder has neither, so it gets BUILD_PLATFORM (the build machine's) and, for another
+    platform than the build machine's, RUST_TARGET to cross-compile for."""
     out = {**args, **platform_args.get(name, {})}
-    if name != native_platform:
-        out["RUST_TARGET"] = get(name).rust_target
+    if not buildkit:
+        out["BUILD_PLATFORM"] = native_platform
+        if name != native_platform:
+            out["RUST_TARGET"] = get(name).rust_target
     return out
 
 
 def fingerprint_args(per_platform: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """One set of arguments that stands for a build of every platform in `per_platform`, for a
-    service's input fingerprint: a single platform's arguments as they are (so a one-platform
-    build keys as it always did), each platform's prefixed by its name otherwise (so an image
-    index never stands in for a one-platform image, nor the other way round)."""
+    service's input fingerprint: a single platform's arguments as they are, each platform's
+    prefixed by its name otherwise (so an image index never stands in for a one-platform image,
+    nor the other way round)."""
     if len(per_platform) == 1:
         return dict(next(iter(per_platform.values())))
     out = {"platforms": ",".join(per_platform)}

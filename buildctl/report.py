@@ -34,6 +34,8 @@ def text(plan: Plan, *, steps: BuildSteps | None = None, all_reasons: bool = Fal
     deploy_only = [s for s in plan.deploy if s not in plan.build]
     lines.append(f"build ({len(plan.build)}): {', '.join(plan.build) or '-'}")
     lines.append(f"deploy only ({len(deploy_only)}): {', '.join(deploy_only) or '-'}")
+    if steps is not None and plan.build:
+        lines.append(f"builder: {steps.builder.label}: {printable(steps.builder.why)}")
     for svc in plan.services:
         lines.append("")
         lines.append(f"{svc.name}  {'build + deploy' if svc.build else 'deploy only'}")
@@ -67,22 +69,25 @@ def _service_detail(svc: ServicePlan, steps: BuildSteps) -> list[str]:
 def docker_commands(steps: BuildSteps) -> str:
     """The steps as the docker commands that would carry them out, for `build --dry-run`. An
     image index goes through the registry's API, not the engine: it is a comment."""
-
-    def build_args(args: Mapping[str, str]) -> str:
-        return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
-
-    lines = [f"# head {steps.head}"]
+    lines = [f"# head {steps.head}", f"# builder: {steps.builder.label}: {printable(steps.builder.why)}"]
+    buildkit = steps.builder.kind == "buildkit"
     for cook in steps.cooks:
-        lines.append(
-            f"docker build -f {steps.dockerfile} --network host --target cook -t {cook.ref} "
-            f"{build_args(cook.args)} ."
-        )
+        if buildkit:
+            lines.append(cook.invocation(steps.dockerfile, steps.secrets).command(steps.builder))
+        else:
+            lines.append(
+                f"docker build -f {steps.dockerfile} --network host --target cook -t {cook.ref} "
+                f"{_build_args(cook.args)} ."
+            )
     for svc in steps.services:
         for image in svc.images:
-            lines.append(
-                f"docker build -f {steps.dockerfile} --network host --target runtime "
-                f"--cache-from {image.cook} {build_args(image.args)} -t {image.ref} ."
-            )
+            if buildkit:
+                lines.append(image.invocation(steps.dockerfile, steps.secrets).command(steps.builder))
+            else:
+                lines.append(
+                    f"docker build -f {steps.dockerfile} --network host --target runtime "
+                    f"--cache-from {image.cook} {_build_args(image.args)} -t {image.ref} ."
+                )
         lines.extend(f"docker tag {svc.images[0].ref} {svc.repository}:{tag}" for tag in svc.local_tags)
         lines.extend(f"docker push {ref}" for ref in svc.pushes(steps.push))
         members = ", ".join(f"{i.ref} ({i.platform})" for i in svc.images)
@@ -90,6 +95,10 @@ def docker_commands(steps: BuildSteps) -> str:
             f"# OCI image index {svc.repository}:{tag} = {members}" for tag in svc.index_tags(steps.push)
         )
     return "\n".join(lines) + "\n"
+
+
+def _build_args(args: Mapping[str, str]) -> str:
+    return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
 
 
 def reasons_cell(svc: ServicePlan) -> str:

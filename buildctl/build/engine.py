@@ -55,7 +55,7 @@ def _push_error(ref: str, detail: str, creds: Credentials | None) -> BuildctlErr
     return TransientError(message) if _TRANSIENT_PUSH.search(detail) else BuildctlError(message)
 
 
-def _failure(target: str, detail: str, step_log: Sequence[str]) -> str:
+def failure_text(target: str, detail: str, step_log: Sequence[str]) -> str:
     """The engine's reason (`... returned a non-zero code: 101`) and, under it, what the failing
     step said: from its first `error` line (the compiler's errors with their `--> file:line`),
     else its last lines. The engine colours a step's stderr; the message has no escapes."""
@@ -127,7 +127,7 @@ class Engine:
             for event in stream:
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail", {}).get("message") or event.get("error")
-                    raise BuildctlError(_failure(target, str(detail).strip(), step_log))
+                    raise BuildctlError(failure_text(target, str(detail).strip(), step_log))
                 text = event.get("stream")
                 if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
                     outcome.image_id = event["aux"]["ID"]

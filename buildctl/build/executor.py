@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from buildctl import gitrepo, platforms, retry
+from buildctl.build import buildkit
+from buildctl.build.buildkit import Invocation
 from buildctl.build.engine import BuildOutcome, Engine
 from buildctl.build.options import BuildOptions
 from buildctl.build.registry import (
@@ -75,18 +77,17 @@ class Builder:
     def cook(self, step: CookStep) -> CookResult:
         """Build the cook stage, from whatever cache is nearest: the engine's, else the registry's."""
         source: Literal["local", "registry", "none"] = "local" if self.engine.image_id(step.ref) else "none"
-        if source == "none" and self.cfg.registry and self.engine.pull(step.ref, self.creds):
+        if self.steps.builder.kind == "buildkit":
+            # BuildKit reads the registry's cache itself, and only what it needs.
+            if source == "none" and self._in_registry(step.cache_ref):
+                source = "registry"
+        elif source == "none" and self.cfg.registry and self.engine.pull(step.ref, self.creds):
             source = "registry"
         started = time.monotonic()
         self.log(step.label, f"cook {step.ref} (cache source: {source}){step.note}")
-        outcome = self.engine.build(
-            context=self.repo,
-            dockerfile=self.steps.dockerfile,
-            target="cook",
-            tag=step.ref,
-            buildargs=step.args,
-            cache_from=[step.ref] if source != "none" else [],
-            sink=lambda line: self.log(step.label, line),
+        classic_cache = [step.ref] if source != "none" else []
+        outcome = self._build(
+            step.invocation(self.steps.dockerfile, self.steps.secrets), classic_cache, step.label
         )
         return CookResult(
             step.platform,
@@ -96,6 +97,33 @@ class Builder:
             source=source,
             cook_step="cached" if outcome.step_cached("cargo chef cook") else "compiled",
             duration=time.monotonic() - started,
+        )
+
+    def _in_registry(self, ref: str) -> bool:
+        if self.api is None or not ref:
+            return False
+        repo_path, _, tag = split_image(ref)[1].rpartition(":")
+        try:
+            return self.api.manifest(repo_path, tag) is not None
+        except BuildctlError:
+            return False
+
+    def _build(self, inv: Invocation, classic_cache: Sequence[str], who: str) -> BuildOutcome:
+        """One build, by the chosen builder: BuildKit through the docker CLI, or the classic one
+        through the engine's API (which reads only the cache images it is given)."""
+        sink = partial(self.log, who)
+        if self.steps.builder.kind == "buildkit":
+            return buildkit.run(
+                self.steps.builder, inv, context=self.repo, environ=self.opts.environ, sink=sink
+            )
+        return self.engine.build(
+            context=self.repo,
+            dockerfile=inv.dockerfile,
+            target=inv.target,
+            tag=inv.tag,
+            buildargs=inv.args,
+            cache_from=classic_cache,
+            sink=sink,
         )
 
     def push(self, ref: str, who: str) -> str:
@@ -129,15 +157,8 @@ class Builder:
 
     def _build_image(self, service: str, step: ImageStep) -> PlatformImage:
         self.log(service, f"building {step.ref}{step.note}")
-        outcome = self.engine.build(
-            context=self.repo,
-            dockerfile=self.steps.dockerfile,
-            target="runtime",
-            tag=step.ref,
-            buildargs=step.args,
-            cache_from=[step.cook],
-            sink=lambda line: self.log(service, line),
-        )
+        inv = step.invocation(self.steps.dockerfile, self.steps.secrets)
+        outcome = self._build(inv, step.cache_from, service)
         got = self.engine.image_platform(outcome.image_id)
         if got != step.platform:
             raise BuildctlError(
@@ -225,7 +246,7 @@ def run_builds(
                 "--push needs a registry", file=cfg.file, hint="set [workspace] registry in the map"
             )
         builder.login()
-    report = BuildReport(steps.head)
+    report = BuildReport(steps.head, steps.builder)
     if not steps.services:
         return report
     gitrepo.require_checkout_of(repo, steps.head)
@@ -244,7 +265,11 @@ def run_builds(
     for name in needed:  # one after another: each is a full compile that wants every core
         step = steps.cook(name)
         try:
-            report.cooks[name] = builder.cook(step)
+            report.cooks[name] = cooked = builder.cook(step)
+            if steps.push and step.push_image and cooked.cook_step == "compiled":
+                # The next job or run on another runner reads it instead of compiling again.
+                cooked.digest = builder.push(step.ref, step.label)
+                cooked.status = "pushed"
         except BuildctlError as exc:
             report.cooks[name] = CookResult(name, step.key, step.ref, "failed", error=exc.message)
     ready = []
@@ -280,7 +305,7 @@ def warm(
     done: list[CookResult] = []
     ready = False  # logged in, and the checkout is the commit the cook is built from
     for step in steps.cooks:
-        repo_path, _, tag = split_image(step.ref)[1].rpartition(":")
+        repo_path, _, tag = split_image(step.cache_ref)[1].rpartition(":")
         existing = builder.api.manifest(repo_path, tag)
         if existing is not None:
             done.append(CookResult(step.platform, step.key, step.ref, "exists", digest=existing[0]))
@@ -290,7 +315,8 @@ def warm(
             gitrepo.require_checkout_of(repo, steps.head)
             ready = True
         cooked = builder.cook(step)
-        cooked.digest = builder.push(step.ref, step.label)
+        if step.push_image:
+            cooked.digest = builder.push(step.ref, step.label)
         cooked.status = "pushed"
         done.append(cooked)
     return WarmReport(tuple(done))

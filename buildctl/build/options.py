@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class BuildOptions:
     jobs: int = 1
     skip_existing: bool = False
     build_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg, over the map's args
+    builder: Literal["auto", "buildkit", "classic"] | None = None  # --builder, over the map's
     retries: int = 4
     retry_delay: float = 1.0
     environ: Mapping[str, str] = field(default_factory=dict)

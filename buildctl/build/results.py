@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from buildctl.build.buildkit import BuilderChoice
+
 Status = Literal["built", "pushed", "skipped", "failed"]
 CookStatus = Literal["built", "pushed", "exists", "failed"]
 Step = Literal["cached", "compiled"]
@@ -118,6 +120,7 @@ class ServiceResult:
 @dataclass
 class BuildReport:
     head: str
+    builder: BuilderChoice | None = None
     services: dict[str, ServiceResult] = field(default_factory=dict)
     cooks: dict[str, CookResult] = field(default_factory=dict)  # platform → its cook
     cook_skipped: str | None = None  # why no cook ran
@@ -131,6 +134,7 @@ class BuildReport:
         cook = {"skipped": self.cook_skipped} if self.cook_skipped else (first.to_json() if first else {})
         return {
             "head": self.head,
+            "builder": self.builder.to_json() if self.builder else None,
             "cook": cook,  # the first platform's cook (the only one in a one-platform build)
             "cooks": {name: c.to_json() for name, c in self.cooks.items()},
             "services": {name: r.to_json() for name, r in sorted(self.services.items())},

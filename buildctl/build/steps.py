@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildctl import gitrepo, platforms
+from buildctl.build.buildkit import BuilderChoice, Invocation
 from buildctl.build.cache_keys import cook_key, cook_ref, service_fingerprints
 from buildctl.build.options import BuildOptions
 from buildctl.config import WorkspaceMap
 from buildctl.detect.revision import Revision, check_buildable
+from buildctl.errors import BuildctlError
 from buildctl.plan import Plan
 
 LOCAL_REPOSITORY = "buildctl-local"  # where a service's image lives when the map names no registry
@@ -28,10 +30,22 @@ class CookStep:
 
     platform: str
     key: str
-    ref: str  # <registry>/<cache repository>:cook-<key>
+    ref: str  # <registry>/<cache repository>:cook-<key>: the cook image
     args: Mapping[str, str]
     label: str  # how the logs name it: "cook", or "cook-<arch>" when there are several
     cross: bool  # compiled for another platform than the build machine's
+    # What the builder reads the cook from, and writes it to, when the registry holds it: the
+    # cook image (classic; BuildKit's inline cache), or a cache manifest of every stage (buildx
+    # with a driver of its own), `cache_ref`.
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    cache_ref: str = ""
+    push_image: bool = True  # the cook image itself is what a later build reads
+
+    def invocation(self, dockerfile: str, secrets: tuple[tuple[str, str], ...]) -> Invocation:
+        return Invocation(
+            dockerfile, "cook", self.ref, self.platform, self.args, self.cache_from, self.cache_to, secrets
+        )
 
     @property
     def note(self) -> str:
@@ -47,10 +61,16 @@ class ImageStep:
     cook: str  # the cook image it takes its dependencies from
     args: Mapping[str, str]
     cross: bool
+    cache_from: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
         return f" for {self.platform}, cross-compiled" if self.cross else ""
+
+    def invocation(self, dockerfile: str, secrets: tuple[tuple[str, str], ...]) -> Invocation:
+        return Invocation(
+            dockerfile, "runtime", self.ref, self.platform, self.args, self.cache_from, (), secrets
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +110,10 @@ class BuildSteps:
     head: str
     dockerfile: str
     push: bool
+    builder: BuilderChoice
     cooks: tuple[CookStep, ...]  # the platforms the services need (every platform of the map for none)
     services: tuple[ServiceSteps, ...]
+    secrets: tuple[tuple[str, str], ...] = ()  # BuildKit secrets: (id, "env:NAME" | "file:PATH")
 
     def cook(self, platform: str) -> CookStep:
         return next(c for c in self.cooks if c.platform == platform)
@@ -100,30 +122,103 @@ class BuildSteps:
         return next(s for s in self.services if s.service == name)
 
 
-def platform_args(cfg: WorkspaceMap, opts: BuildOptions, platform: str, native: str) -> dict[str, str]:
+def platform_args(
+    cfg: WorkspaceMap, opts: BuildOptions, platform: str, native: str, builder: BuilderChoice
+) -> dict[str, str]:
     """Build arguments of `platform`'s images: the map's, the command line's over them, the map's
-    per-platform ones over both, and RUST_TARGET when it is cross-compiled."""
+    per-platform ones over both, and what the builder needs to cross-compile (`platforms`)."""
     return platforms.build_args(
         platform,
         native_platform=native,
         args={**cfg.build.args, **opts.build_args},
         platform_args=cfg.build.platform_args,
+        buildkit=builder.kind == "buildkit",
     )
 
 
+def _cook(
+    cfg: WorkspaceMap,
+    rev: Revision,
+    builder: BuilderChoice,
+    platform: str,
+    args: dict[str, str],
+    label: str,
+    *,
+    native: str,
+    push: bool,
+) -> CookStep:
+    # The platform and the builder are in the key too: BuildKit's arguments do not name the
+    # target, and a cook only serves as a cache to the kind of builder that made it.
+    key = cook_key(rev, cfg.dockerfile, {**args, "(platform)": platform, "(builder)": builder.kind})
+    ref = cook_ref(cfg, key)
+    if builder.registry_cache:
+        cache = f"{ref}-{platforms.get(platform).architecture}"
+        return CookStep(
+            platform,
+            key,
+            ref,
+            args,
+            label,
+            platform != native,
+            cache_from=(f"type=registry,ref={cache}",),
+            cache_to=(f"type=registry,ref={cache},mode=max",) if push else (),
+            cache_ref=cache,
+            push_image=False,
+        )
+    if builder.kind == "buildkit":
+        # The pushed cook image carries BuildKit's cache metadata (inline), so a fresh runner's
+        # BuildKit reads it from the registry without pulling anything it does not need.
+        return CookStep(
+            platform,
+            key,
+            ref,
+            {**args, "BUILDKIT_INLINE_CACHE": "1"},
+            label,
+            platform != native,
+            cache_from=(ref,),
+            cache_ref=ref,
+        )
+    return CookStep(platform, key, ref, args, label, platform != native, cache_ref=ref)
+
+
 def derive(
-    plan: Plan, rev: Revision, cfg: WorkspaceMap, opts: BuildOptions, *, native: str, created: str
+    plan: Plan,
+    rev: Revision,
+    cfg: WorkspaceMap,
+    opts: BuildOptions,
+    *,
+    native: str,
+    created: str,
+    builder: BuilderChoice,
 ) -> BuildSteps:
-    """Every step of building the plan's services at `rev` (the plan's head). `native` is the build
-    machine's platform (built without cross-compiling); `created` the head commit's time."""
+    """Every step of building the plan's services at `rev` (the plan's head) with `builder`.
+    `native` is the build machine's platform (built without cross-compiling); `created` the head
+    commit's time."""
+    secrets = tuple(sorted(cfg.build.secrets.items()))
+    if secrets and builder.kind != "buildkit":
+        raise BuildctlError(
+            f"[build] secrets ({', '.join(s for s, _ in secrets)}) need BuildKit, and the builder is "
+            f"{builder.label}: {builder.why}",
+            file=cfg.file,
+            hint="the classic builder has no build secrets (a build argument would stay in the image "
+            'history): use builder = "buildkit" or "auto" on a machine with buildx',
+        )
     targets = [s for s in plan.services if s.build]
     needed = platforms.ordered(p for svc in targets for p in svc.platforms) or list(cfg.platforms)
-    args = {p: platform_args(cfg, opts, p, native) for p in needed}
-    cooks = {}
-    for p in needed:
-        key = cook_key(rev, cfg.dockerfile, args[p])
-        label = "cook" if len(needed) == 1 else f"cook-{platforms.get(p).architecture}"
-        cooks[p] = CookStep(p, key, cook_ref(cfg, key), args[p], label, p != native)
+    args = {p: platform_args(cfg, opts, p, native, builder) for p in needed}
+    cooks = {
+        p: _cook(
+            cfg,
+            rev,
+            builder,
+            p,
+            args[p],
+            "cook" if len(needed) == 1 else f"cook-{platforms.get(p).architecture}",
+            native=native,
+            push=opts.push,
+        )
+        for p in needed
+    }
 
     # A service's fingerprint covers the arguments of every platform it is built for.
     groups: dict[tuple[str, ...], dict[str, str]] = {}
@@ -131,7 +226,7 @@ def derive(
         groups.setdefault(svc.platforms, {})[svc.name] = svc.crate
     fps: dict[str, str] = {}
     for names, crates in groups.items():
-        fp_args = platforms.fingerprint_args({p: args[p] for p in names})
+        fp_args = platforms.fingerprint_args({p: {**args[p], "(platform)": p} for p in names})
         fps.update(service_fingerprints(rev, crates, cfg.dockerfile, fp_args))
 
     services = []
@@ -152,20 +247,25 @@ def derive(
                 cook=cooks[p].ref,
                 args={**args[p], **stamp},
                 cross=p != native,
+                cache_from=cooks[p].cache_from if builder.kind == "buildkit" else (cooks[p].ref,),
             )
             for p in svc.platforms
         )
         services.append(
             ServiceSteps(svc.name, repository, svc.image is not None, fps[svc.name], tags, images)
         )
-    return BuildSteps(plan.head, cfg.dockerfile, opts.push, tuple(cooks.values()), tuple(services))
+    return BuildSteps(
+        plan.head, cfg.dockerfile, opts.push, builder, tuple(cooks.values()), tuple(services), secrets
+    )
 
 
-def prepare(repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions, *, native: str) -> BuildSteps:
+def prepare(
+    repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions, *, native: str, builder: BuilderChoice
+) -> BuildSteps:
     """The steps of the plan's head commit, read from git's objects (no checkout, no engine),
     once the map is known to fit it: every service to build has a binary to ship."""
     rev = Revision.at(repo, cfg.root, plan.head)
     targets = [s.name for s in plan.services if s.build]
     check_buildable(cfg, rev.ws, targets)
     created = gitrepo.commit_time(repo, plan.head) if targets else ""
-    return derive(plan, rev, cfg, opts, native=native, created=created)
+    return derive(plan, rev, cfg, opts, native=native, created=created, builder=builder)

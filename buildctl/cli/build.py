@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from buildctl import gha, platforms, report
+from buildctl.build.buildkit import SETTINGS, BuilderChoice, choose
 from buildctl.build.options import BuildOptions
 from buildctl.build.steps import prepare
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
@@ -29,14 +30,22 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     return args
 
 
-def build_options(*, push: bool, jobs: int, skip_existing: bool, build_args: tuple[str, ...]) -> BuildOptions:
+def build_options(
+    *, push: bool, jobs: int, skip_existing: bool, build_args: tuple[str, ...], builder: str | None
+) -> BuildOptions:
     return BuildOptions(
         push=push,
         jobs=jobs,
         skip_existing=skip_existing,
         build_args=parse_build_args(build_args),
+        builder=builder,  # type: ignore[arg-type]  # click.Choice admits only the three
         environ=os.environ,
     )
+
+
+def choose_builder(cfg: WorkspaceMap, opts: BuildOptions) -> BuilderChoice:
+    """--builder, else the map's `[build] builder`, as this machine can honour it."""
+    return choose(opts.builder or cfg.build.builder, os.environ)
 
 
 def mask_registry_token(cfg: WorkspaceMap) -> None:
@@ -53,6 +62,12 @@ def mask_registry_token(cfg: WorkspaceMap) -> None:
 def shared_build_options(func: F) -> F:
     """Options every command that builds takes."""
     func = click.option("-v", "--verbose", is_flag=True, help="Show every line of the build logs.")(func)
+    func = click.option(
+        "--builder",
+        type=click.Choice(SETTINGS),
+        help="BuildKit or the classic builder; auto: BuildKit where this machine has it.  "
+        "[default: the map's [build] builder, else auto]",
+    )(func)
     func = click.option(
         "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument."
     )(func)
@@ -91,6 +106,7 @@ def command(
     build_args: tuple[str, ...],
     dry_run: bool,
     verbose: bool,
+    builder: str | None,
     fmt: str,
 ) -> None:
     """Build each affected service from the Dockerfile with one shared cargo-chef cook, tag it
@@ -100,9 +116,12 @@ def command(
         plan = requested_plan(app.repo, cfg, None if all_services else list(services), opts.head, os.environ)
     else:
         plan = app.plan(opts)
-    bopts = build_options(push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
+    bopts = build_options(
+        push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args, builder=builder
+    )
     if dry_run:
-        steps = prepare(app.repo, cfg, plan, bopts, native=platforms.native())
+        choice = choose_builder(cfg, bopts)
+        steps = prepare(app.repo, cfg, plan, bopts, native=platforms.native(), builder=choice)
         click.echo(report.docker_commands(steps), nl=False)
         return
     from buildctl.build.engine import Engine
@@ -112,7 +131,9 @@ def command(
     if bopts.push:
         mask_registry_token(cfg)
     engine = Engine()
-    steps = prepare(app.repo, cfg, plan, bopts, native=engine.native_platform())
+    steps = prepare(
+        app.repo, cfg, plan, bopts, native=engine.native_platform(), builder=choose_builder(cfg, bopts)
+    )
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     result = run_builds(app.repo, cfg, steps, bopts, engine, progress.log, on_done=progress.done_result)
     progress.summary(result)

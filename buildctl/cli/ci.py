@@ -7,7 +7,7 @@ import os
 import click
 
 from buildctl import gha, report
-from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
+from buildctl.cli.build import build_options, choose_builder, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.detect.planner import RangeOptions
 from buildctl.detect.revision import Revision
@@ -46,6 +46,7 @@ def command(
     remote: str | None,
     branch: str | None,
     verbose: bool,
+    builder: str | None,
     fmt: str,
 ) -> None:
     """Detect from the event what changed, build and push the affected services, bump their
@@ -63,11 +64,15 @@ def command(
     settings = ci.settings_for_event(
         os.environ, pr_push=pr_push, no_push=no_push, no_bump=no_bump, remote=remote, branch=branch
     )
-    bopts = build_options(push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args)
+    bopts = build_options(
+        push=settings.push, jobs=jobs, skip_existing=skip_existing, build_args=build_args, builder=builder
+    )
     if settings.push:
         mask_registry_token(cfg)
     engine = Engine()
-    steps = prepare(app.repo, cfg, plan, bopts, native=engine.native_platform())
+    steps = prepare(
+        app.repo, cfg, plan, bopts, native=engine.native_platform(), builder=choose_builder(cfg, bopts)
+    )
     actions = gha.in_actions()
     progress = Progress(verbose=verbose, actions=actions)
     click.echo(report.text(plan), nl=False, err=True)

@@ -6,7 +6,7 @@ import click
 
 from buildctl import gitrepo, report
 from buildctl.build.steps import prepare
-from buildctl.cli.build import build_options, mask_registry_token, shared_build_options
+from buildctl.cli.build import build_options, choose_builder, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app
 from buildctl.plan import make_plan
 
@@ -19,7 +19,14 @@ from buildctl.plan import make_plan
 @shared_build_options
 @format_option("text", "json")
 @pass_app
-def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verbose: bool, fmt: str) -> None:
+def command(
+    app: AppContext,
+    head: str | None,
+    build_args: tuple[str, ...],
+    verbose: bool,
+    builder: str | None,
+    fmt: str,
+) -> None:
     """Build the cargo-chef cook stage (compiled dependencies) for the current recipe and push it
     to the registry as <registry>/<cache_repository>:cook-<key>, where every build finds it:
     one per platform of the map. Does nothing for a key the registry already holds."""
@@ -29,12 +36,14 @@ def command(app: AppContext, head: str | None, build_args: tuple[str, ...], verb
     from buildctl.build.progress import Progress
 
     cfg = app.map
-    opts = build_options(push=True, jobs=1, skip_existing=False, build_args=build_args)
+    opts = build_options(push=True, jobs=1, skip_existing=False, build_args=build_args, builder=builder)
     mask_registry_token(cfg)
     head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
     engine = Engine()
     nothing = make_plan(cfg, base=None, head=head_sha, everything=None, verdicts={})
-    steps = prepare(app.repo, cfg, nothing, opts, native=engine.native_platform())
+    steps = prepare(
+        app.repo, cfg, nothing, opts, native=engine.native_platform(), builder=choose_builder(cfg, opts)
+    )
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     done = warm(app.repo, cfg, steps, opts, engine, progress.log)
     for step, cook in zip(steps.cooks, done.cooks, strict=True):
