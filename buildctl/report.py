@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from buildctl.build.steps import BuildSteps
-from buildctl.errors import printable
+from buildctl.errors import BuildctlError, printable
 from buildctl.gha import cell
 from buildctl.plan import Plan, ServicePlan
 
@@ -66,10 +66,15 @@ def _service_detail(svc: ServicePlan, steps: BuildSteps) -> list[str]:
     return lines
 
 
-def docker_commands(steps: BuildSteps) -> str:
+def docker_commands(steps: BuildSteps, problems: Sequence[BuildctlError] = ()) -> str:
     """The steps as the docker commands that would carry them out, for `build --dry-run`. An
-    image index goes through the registry's API, not the engine: it is a comment."""
+    image index goes through the registry's API, not the engine: it is a comment; so is each
+    base image, as resolved for its platform, and each that could not be (a build stops there)."""
     lines = [f"# head {steps.head}", f"# builder: {steps.builder.label}: {printable(steps.builder.why)}"]
+    lines += [f"# base {b.ref} for {b.platform}: {b.pinned} ({b.source})" for b in steps.bases]
+    lines += [
+        f"# not resolved, a build would stop here: {printable(str(p).splitlines()[0])}" for p in problems
+    ]
     buildkit = steps.builder.kind == "buildkit"
     for cook in steps.cooks:
         if buildkit:

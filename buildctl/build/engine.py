@@ -172,6 +172,11 @@ class Engine:
         info = self.api.inspect_image(ref)
         return f"{info.get('Os') or 'linux'}/{info.get('Architecture') or ''}"
 
+    def local_image(self, ref: str) -> tuple[str, str] | None:
+        """(image id, "os/arch") of an image this engine holds, or None."""
+        image_id = self.image_id(ref)
+        return None if image_id is None else (image_id, self.image_platform(image_id))
+
     def native_platform(self) -> str:
         """The platform of the engine's own machine: what it builds without cross-compiling."""
         return from_machine(str(self.api.version().get("Arch") or ""))

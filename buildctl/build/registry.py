@@ -143,7 +143,9 @@ class RegistryAPI:
         for _ in range(2):
             req = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
             if auth:
-                req.add_header("Authorization", auth)
+                # Unredirected: a blob may be served from storage on another host, which must
+                # not see the registry's token.
+                req.add_unredirected_header("Authorization", auth)
             try:
                 return urllib.request.urlopen(req, timeout=60)
             except urllib.error.HTTPError as exc:
@@ -220,6 +222,14 @@ class RegistryAPI:
             raise _status_error(status, self._status_message(status, f"{repo}:{ref}", body))
         headers = {k.lower(): v for k, v in headers.items()}
         return headers.get("docker-content-digest", ""), headers.get("content-type", ""), body
+
+    def blob(self, repo: str, digest: str) -> bytes:
+        """A blob (an image config): the registry may redirect to storage elsewhere, which gets
+        no credentials of ours."""
+        status, _, body = self.request("GET", repo, "blobs", digest)
+        if status != 200:
+            raise _status_error(status, self._status_message(status, f"{repo}@{digest}", body))
+        return body
 
     def put_manifest(self, repo: str, tag: str, media_type: str, body: bytes) -> str:
         status, headers, text = self.request(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildctl import gitrepo, platforms
+from buildctl.build import bases
+from buildctl.build.bases import Resolved, Resolver
 from buildctl.build.buildkit import BuilderChoice, Invocation
 from buildctl.build.cache_keys import cook_key, cook_ref, service_fingerprints
 from buildctl.build.options import BuildOptions
@@ -114,6 +116,7 @@ class BuildSteps:
     cooks: tuple[CookStep, ...]  # the platforms the services need (every platform of the map for none)
     services: tuple[ServiceSteps, ...]
     secrets: tuple[tuple[str, str], ...] = ()  # BuildKit secrets: (id, "env:NAME" | "file:PATH")
+    bases: tuple[Resolved, ...] = ()  # the base images, as each platform's build takes them
 
     def cook(self, platform: str) -> CookStep:
         return next(c for c in self.cooks if c.platform == platform)
@@ -142,14 +145,14 @@ def _cook(
     builder: BuilderChoice,
     platform: str,
     args: dict[str, str],
+    keyed: dict[str, str],
     label: str,
     *,
     native: str,
     push: bool,
 ) -> CookStep:
-    # The platform and the builder are in the key too: BuildKit's arguments do not name the
-    # target, and a cook only serves as a cache to the kind of builder that made it.
-    key = cook_key(rev, cfg.dockerfile, {**args, "(platform)": platform, "(builder)": builder.kind})
+    # A cook only serves as a cache to the kind of builder that made it.
+    key = cook_key(rev, cfg.dockerfile, {**keyed, "(builder)": builder.kind})
     ref = cook_ref(cfg, key)
     if builder.registry_cache:
         cache = f"{ref}-{platforms.get(platform).architecture}"
@@ -190,10 +193,12 @@ def derive(
     native: str,
     created: str,
     builder: BuilderChoice,
+    resolved: Mapping[tuple[str, str], Resolved] = {},
 ) -> BuildSteps:
     """Every step of building the plan's services at `rev` (the plan's head) with `builder`.
     `native` is the build machine's platform (built without cross-compiling); `created` the head
-    commit's time."""
+    commit's time; `resolved` what each base image is for each platform (`bases`), which the
+    build takes by digest and every key covers (an unresolved base is taken as written)."""
     secrets = tuple(sorted(cfg.build.secrets.items()))
     if secrets and builder.kind != "buildkit":
         raise BuildctlError(
@@ -204,8 +209,16 @@ def derive(
             'history): use builder = "buildkit" or "auto" on a machine with buildx',
         )
     targets = [s for s in plan.services if s.build]
-    needed = platforms.ordered(p for svc in targets for p in svc.platforms) or list(cfg.platforms)
-    args = {p: platform_args(cfg, opts, p, native, builder) for p in needed}
+    needed = needed_platforms(plan, cfg)
+    args, used = build_args(rev, cfg, opts, needed, native=native, builder=builder)
+    args = bases.pin(args, used, resolved)
+    # Keys cover more than the arguments: the platform (BuildKit's arguments do not name it) and
+    # the image each base is for it (a local image's id; a registry's is in its pinned reference).
+    keyed = {p: {**args[p], "(platform)": p} for p in needed}
+    for use in used:
+        hit = resolved.get((use.ref, use.platform))
+        if hit is not None:
+            keyed[use.target][f"(base {use.arg})"] = hit.digest
     cooks = {
         p: _cook(
             cfg,
@@ -213,6 +226,7 @@ def derive(
             builder,
             p,
             args[p],
+            keyed[p],
             "cook" if len(needed) == 1 else f"cook-{platforms.get(p).architecture}",
             native=native,
             push=opts.push,
@@ -226,7 +240,7 @@ def derive(
         groups.setdefault(svc.platforms, {})[svc.name] = svc.crate
     fps: dict[str, str] = {}
     for names, crates in groups.items():
-        fp_args = platforms.fingerprint_args({p: {**args[p], "(platform)": p} for p in names})
+        fp_args = platforms.fingerprint_args({p: keyed[p] for p in names})
         fps.update(service_fingerprints(rev, crates, cfg.dockerfile, fp_args))
 
     services = []
@@ -255,17 +269,58 @@ def derive(
             ServiceSteps(svc.name, repository, svc.image is not None, fps[svc.name], tags, images)
         )
     return BuildSteps(
-        plan.head, cfg.dockerfile, opts.push, builder, tuple(cooks.values()), tuple(services), secrets
+        plan.head,
+        cfg.dockerfile,
+        opts.push,
+        builder,
+        tuple(cooks.values()),
+        tuple(services),
+        secrets,
+        tuple(dict.fromkeys(resolved[(u.ref, u.platform)] for u in used if (u.ref, u.platform) in resolved)),
     )
 
 
+def needed_platforms(plan: Plan, cfg: WorkspaceMap) -> list[str]:
+    """The platforms the plan builds for; every platform of the map when it builds nothing (warm)."""
+    return platforms.ordered(p for s in plan.services if s.build for p in s.platforms) or list(cfg.platforms)
+
+
+def build_args(
+    rev: Revision,
+    cfg: WorkspaceMap,
+    opts: BuildOptions,
+    needed: list[str],
+    *,
+    native: str,
+    builder: BuilderChoice,
+) -> tuple[dict[str, dict[str, str]], list[bases.BaseUse]]:
+    """Each platform's build arguments, and the base images they make its build take."""
+    args = {p: platform_args(cfg, opts, p, native, builder) for p in needed}
+    return args, bases.uses(rev.snap.text(cfg.dockerfile) or "", args, native)
+
+
 def prepare(
-    repo: Path, cfg: WorkspaceMap, plan: Plan, opts: BuildOptions, *, native: str, builder: BuilderChoice
-) -> BuildSteps:
+    repo: Path,
+    cfg: WorkspaceMap,
+    plan: Plan,
+    opts: BuildOptions,
+    *,
+    native: str,
+    builder: BuilderChoice,
+    resolver: Resolver | None,
+) -> tuple[BuildSteps, list[BuildctlError]]:
     """The steps of the plan's head commit, read from git's objects (no checkout, no engine),
-    once the map is known to fit it: every service to build has a binary to ship."""
+    once the map is known to fit it (every service to build has a binary to ship) and each base
+    image is resolved for each platform through `resolver`. What could not be resolved comes
+    back beside the steps: a build stops at it, a dry run shows it."""
     rev = Revision.at(repo, cfg.root, plan.head)
     targets = [s.name for s in plan.services if s.build]
     check_buildable(cfg, rev.ws, targets)
     created = gitrepo.commit_time(repo, plan.head) if targets else ""
-    return derive(plan, rev, cfg, opts, native=native, created=created, builder=builder)
+    resolved: dict[tuple[str, str], Resolved] = {}
+    problems: list[BuildctlError] = []
+    if resolver is not None:
+        _, used = build_args(rev, cfg, opts, needed_platforms(plan, cfg), native=native, builder=builder)
+        resolved, problems = bases.resolve_all(resolver, used)
+    steps = derive(plan, rev, cfg, opts, native=native, created=created, builder=builder, resolved=resolved)
+    return steps, problems

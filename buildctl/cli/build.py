@@ -9,13 +9,16 @@ from typing import Any, TypeVar
 import click
 
 from buildctl import gha, platforms, report
+from buildctl.build.bases import Resolver
 from buildctl.build.buildkit import SETTINGS, BuilderChoice, choose
+from buildctl.build.engine import Engine
 from buildctl.build.options import BuildOptions
-from buildctl.build.steps import prepare
+from buildctl.build.steps import BuildSteps, prepare
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.config import WorkspaceMap
 from buildctl.detect.planner import RangeOptions, requested_plan
-from buildctl.errors import PartialFailure
+from buildctl.errors import BuildctlError, PartialFailure
+from buildctl.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +51,23 @@ def choose_builder(cfg: WorkspaceMap, opts: BuildOptions) -> BuilderChoice:
     return choose(opts.builder or cfg.build.builder, os.environ)
 
 
+def build_steps(app: AppContext, plan: Plan, opts: BuildOptions, engine: Engine) -> BuildSteps:
+    """The run's steps, every base image resolved first: a base that does not exist (for some
+    platform) stops the run here, in seconds, before anything compiles."""
+    steps, problems = prepare(
+        app.repo,
+        app.map,
+        plan,
+        opts,
+        native=engine.native_platform(),
+        builder=choose_builder(app.map, opts),
+        resolver=Resolver(os.environ, engine.local_image),
+    )
+    if problems:
+        raise problems[0]
+    return steps
+
+
 def mask_registry_token(cfg: WorkspaceMap) -> None:
     """In GitHub Actions, tell the runner to hide the registry token before anything could print it."""
     if not (gha.in_actions() and cfg.registry):
@@ -72,6 +92,24 @@ def shared_build_options(func: F) -> F:
         "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument."
     )(func)
     return func
+
+
+def _dry_run_steps(app: AppContext, plan: Plan, opts: BuildOptions) -> tuple[BuildSteps, list[BuildctlError]]:
+    """The steps as a build would take them; what cannot be resolved here (no network, no engine)
+    is shown, not fatal: a dry run previews."""
+    try:
+        engine: Engine | None = Engine()
+    except BuildctlError:
+        engine = None
+    return prepare(
+        app.repo,
+        app.map,
+        plan,
+        opts,
+        native=engine.native_platform() if engine else platforms.native(),
+        builder=choose_builder(app.map, opts),
+        resolver=Resolver(os.environ, engine.local_image if engine else None),
+    )
 
 
 @click.command(
@@ -120,20 +158,15 @@ def command(
         push=push, jobs=jobs, skip_existing=skip_existing, build_args=build_args, builder=builder
     )
     if dry_run:
-        choice = choose_builder(cfg, bopts)
-        steps = prepare(app.repo, cfg, plan, bopts, native=platforms.native(), builder=choice)
-        click.echo(report.docker_commands(steps), nl=False)
+        click.echo(report.docker_commands(*_dry_run_steps(app, plan, bopts)), nl=False)
         return
-    from buildctl.build.engine import Engine
     from buildctl.build.executor import run_builds
     from buildctl.build.progress import Progress
 
     if bopts.push:
         mask_registry_token(cfg)
     engine = Engine()
-    steps = prepare(
-        app.repo, cfg, plan, bopts, native=engine.native_platform(), builder=choose_builder(cfg, bopts)
-    )
+    steps = build_steps(app, plan, bopts, engine)
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     result = run_builds(app.repo, cfg, steps, bopts, engine, progress.log, on_done=progress.done_result)
     progress.summary(result)

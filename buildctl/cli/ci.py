@@ -7,7 +7,7 @@ import os
 import click
 
 from buildctl import gha, report
-from buildctl.cli.build import build_options, choose_builder, mask_registry_token, shared_build_options
+from buildctl.cli.build import build_options, build_steps, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app, range_options
 from buildctl.detect.planner import RangeOptions
 from buildctl.detect.revision import Revision
@@ -55,7 +55,6 @@ def command(
     from buildctl import ci
     from buildctl.build.engine import Engine
     from buildctl.build.progress import Progress
-    from buildctl.build.steps import prepare
     from buildctl.detect import graph
 
     cfg = app.map
@@ -70,9 +69,7 @@ def command(
     if settings.push:
         mask_registry_token(cfg)
     engine = Engine()
-    steps = prepare(
-        app.repo, cfg, plan, bopts, native=engine.native_platform(), builder=choose_builder(cfg, bopts)
-    )
+    steps = build_steps(app, plan, bopts, engine)
     actions = gha.in_actions()
     progress = Progress(verbose=verbose, actions=actions)
     click.echo(report.text(plan), nl=False, err=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from buildctl import gitrepo, report
-from buildctl.build.steps import prepare
-from buildctl.cli.build import build_options, choose_builder, mask_registry_token, shared_build_options
+from buildctl.cli.build import build_options, build_steps, mask_registry_token, shared_build_options
 from buildctl.cli.context import AppContext, format_option, pass_app
 from buildctl.plan import make_plan
 
@@ -41,9 +40,7 @@ def command(
     head_sha = gitrepo.resolve(app.repo, head or "HEAD", "head revision")
     engine = Engine()
     nothing = make_plan(cfg, base=None, head=head_sha, everything=None, verdicts={})
-    steps = prepare(
-        app.repo, cfg, nothing, opts, native=engine.native_platform(), builder=choose_builder(cfg, opts)
-    )
+    steps = build_steps(app, nothing, opts, engine)
     progress = Progress(verbose=verbose, actions=gha.in_actions())
     done = warm(app.repo, cfg, steps, opts, engine, progress.log)
     for step, cook in zip(steps.cooks, done.cooks, strict=True):
