@@ -42,6 +42,9 @@ BUILDERS = ("auto", "buildkit", "classic")
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _TOP_KEYS = ("workspace", "rules", "services", "build")
 _EXTRA_TAGS = ("latest", "branch")
+PLACEHOLDER_OWNERS = frozenset(
+    {"example-org", "example", "owner", "your-org", "your-org-name", "my-org", "org-name"}
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,15 @@ class WorkspaceMap:
     build: BuildSettings = field(default_factory=BuildSettings)
     # Every image is built for each of these ("linux/amd64", "linux/arm64"), in this order.
     platforms: tuple[str, ...] = ("linux/amd64",)
+
+    @property
+    def placeholder(self) -> str | None:
+        """The part of `registry` that is a template's placeholder (`example-org`), if any: a
+        push there fails, or lands in somebody else's namespace."""
+        if not self.registry:
+            return None
+        parts = self.registry.split("/")[1:]
+        return next((part for part in parts if part in PLACEHOLDER_OWNERS), None)
 
     def image(self, service: str) -> str | None:
         return f"{self.registry}/{service}" if self.registry else None

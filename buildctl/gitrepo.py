@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -257,3 +258,19 @@ def ls_tree_matching(repo: Path, rev: str, names: tuple[bytes, ...], infix: byte
 def resolve_tree(repo: Path, rev: str) -> str | None:
     ok, out = _ok(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{tree}}"])
     return out.decode().strip() if ok else None
+
+
+def source_url(repo: Path, environ: Mapping[str, str]) -> str:
+    """The repository's web address, for images' `org.opencontainers.image.source` (GHCR links
+    a package to its repository by it): the Actions run's repository, else origin's URL as
+    https without credentials or `.git`; "" when there is none."""
+    if environ.get("GITHUB_REPOSITORY"):
+        server = environ.get("GITHUB_SERVER_URL") or "https://github.com"
+        return f"{server.rstrip('/')}/{environ['GITHUB_REPOSITORY']}"
+    ok, out = _ok(repo, ["remote", "get-url", "origin"])
+    url = out.decode().strip() if ok else ""
+    if m := re.match(r"^(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?$", url):
+        return f"https://{m.group(1)}/{m.group(2)}"
+    if m := re.match(r"^https?://(?:[^@/]*@)?(.+?)(?:\.git)?/?$", url):
+        return f"https://{m.group(1)}"
+    return ""

@@ -6,8 +6,13 @@ service; one failing service does not stop the others.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import os
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
@@ -60,10 +65,35 @@ class Builder:
             host = split_image(cfg.registry)[0]
             self.creds = credentials(host, opts.environ)
             self.api = RegistryAPI(host, self.creds)
+        self.cli_environ: Mapping[str, str] = opts.environ
 
     def login(self) -> None:
         if self.creds is not None and self.cfg.registry:
             self.engine.login(split_image(self.cfg.registry)[0], self.creds)
+
+    @contextlib.contextmanager
+    def cli_credentials(self) -> Iterator[None]:
+        """BuildKit reads and writes the registry's cache with the docker CLI's own credentials,
+        not the engine's: credentials that came from the environment (GITHUB_TOKEN, BUILDCTL_REGISTRY_*)
+        go to a docker config of this run's own, readable by this user only, removed at the end."""
+        if self.steps.builder.kind != "buildkit" or self.creds is None or not self.cfg.registry:
+            yield
+            return
+        if not self.creds.source.startswith(("GITHUB_TOKEN", "BUILDCTL_REGISTRY")):
+            yield  # the user's docker config has them already
+            return
+        host = split_image(self.cfg.registry)[0]
+        with tempfile.TemporaryDirectory(prefix="buildctl-docker-config-") as folder:
+            token = base64.b64encode(f"{self.creds.username}:{self.creds.password}".encode()).decode()
+            path = Path(folder, "config.json")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"auths": {host: {"auth": token}}}, fh)
+            self.cli_environ = {**self.opts.environ, "DOCKER_CONFIG": folder}
+            try:
+                yield
+            finally:
+                self.cli_environ = self.opts.environ
 
     def _retry(self, what: str, action: Callable[[], T], who: str) -> T:
         return retry.retrying(
@@ -228,6 +258,19 @@ class Builder:
         )
 
 
+def check_push_target(cfg: WorkspaceMap) -> None:
+    if not cfg.registry:
+        raise BuildctlError(
+            "--push needs a registry", file=cfg.file, hint="set [workspace] registry in the map"
+        )
+    if cfg.placeholder:
+        raise BuildctlError(
+            f"[workspace] registry {cfg.registry} names the placeholder '{cfg.placeholder}': nothing is pushed",
+            file=cfg.file,
+            hint="set it to your own registry, e.g. ghcr.io/<owner>/<repo>, and the overlays' newName with it",
+        )
+
+
 def run_builds(
     repo: Path,
     cfg: WorkspaceMap,
@@ -241,55 +284,55 @@ def run_builds(
     needed, then build the services `opts.jobs` at a time."""
     builder = Builder(repo, cfg, steps, engine, opts, log)
     if steps.push:
-        if not cfg.registry:
-            raise BuildctlError(
-                "--push needs a registry", file=cfg.file, hint="set [workspace] registry in the map"
-            )
+        check_push_target(cfg)
         builder.login()
     report = BuildReport(steps.head, steps.builder)
     if not steps.services:
         return report
     gitrepo.require_checkout_of(repo, steps.head)
-    to_build = []
-    for svc in steps.services:
-        reused = builder.reuse(svc)
-        if reused is None:
-            to_build.append(svc)
-        else:
-            report.services[svc.service] = reused
-            on_done(reused)
-    if not to_build:
-        report.cook_skipped = "every service's fingerprint was already in the registry"
+    with builder.cli_credentials():
+        to_build = []
+        for svc in steps.services:
+            reused = builder.reuse(svc)
+            if reused is None:
+                to_build.append(svc)
+            else:
+                report.services[svc.service] = reused
+                on_done(reused)
+        if not to_build:
+            report.cook_skipped = "every service's fingerprint was already in the registry"
+            return report
+        needed = platforms.ordered(i.platform for svc in to_build for i in svc.images)
+        for name in needed:  # one after another: each is a full compile that wants every core
+            step = steps.cook(name)
+            try:
+                report.cooks[name] = cooked = builder.cook(step)
+                if steps.push and step.push_image and cooked.cook_step == "compiled":
+                    # The next job or run on another runner reads it instead of compiling again.
+                    cooked.digest = builder.push(step.ref, step.label)
+                    cooked.status = "pushed"
+            except BuildctlError as exc:
+                report.cooks[name] = CookResult(name, step.key, step.ref, "failed", error=exc.message)
+        ready = []
+        for svc in to_build:
+            # Without dependencies nothing can build: the service fails with its cook's reason.
+            failed = next(
+                (report.cooks[i.platform] for i in svc.images if report.cooks[i.platform].error), None
+            )
+            if failed is not None:
+                image = svc.repository if svc.pushable else None
+                result = ServiceResult(svc.service, "failed", image, list(svc.tags[:-1]), error=failed.error)
+                report.services[svc.service] = result
+                on_done(result)
+            else:
+                ready.append(svc)
+        with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+            futures = [pool.submit(builder.build_one, s) for s in ready]
+            for future in as_completed(futures):
+                result = future.result()
+                report.services[result.service] = result
+                on_done(result)
         return report
-    needed = platforms.ordered(i.platform for svc in to_build for i in svc.images)
-    for name in needed:  # one after another: each is a full compile that wants every core
-        step = steps.cook(name)
-        try:
-            report.cooks[name] = cooked = builder.cook(step)
-            if steps.push and step.push_image and cooked.cook_step == "compiled":
-                # The next job or run on another runner reads it instead of compiling again.
-                cooked.digest = builder.push(step.ref, step.label)
-                cooked.status = "pushed"
-        except BuildctlError as exc:
-            report.cooks[name] = CookResult(name, step.key, step.ref, "failed", error=exc.message)
-    ready = []
-    for svc in to_build:
-        # Without dependencies nothing can build: the service fails with its cook's reason.
-        failed = next((report.cooks[i.platform] for i in svc.images if report.cooks[i.platform].error), None)
-        if failed is not None:
-            image = svc.repository if svc.pushable else None
-            result = ServiceResult(svc.service, "failed", image, list(svc.tags[:-1]), error=failed.error)
-            report.services[svc.service] = result
-            on_done(result)
-        else:
-            ready.append(svc)
-    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        futures = [pool.submit(builder.build_one, s) for s in ready]
-        for future in as_completed(futures):
-            result = future.result()
-            report.services[result.service] = result
-            on_done(result)
-    return report
 
 
 def warm(
@@ -300,23 +343,25 @@ def warm(
         raise BuildctlError(
             "warm pushes the cook cache to the registry, and the map names none", file=cfg.file
         )
+    check_push_target(cfg)
     builder = Builder(repo, cfg, steps, engine, opts, log)
     assert builder.api is not None
-    done: list[CookResult] = []
-    ready = False  # logged in, and the checkout is the commit the cook is built from
-    for step in steps.cooks:
-        repo_path, _, tag = split_image(step.cache_ref)[1].rpartition(":")
-        existing = builder.api.manifest(repo_path, tag)
-        if existing is not None:
-            done.append(CookResult(step.platform, step.key, step.ref, "exists", digest=existing[0]))
-            continue
-        if not ready:
-            builder.login()
-            gitrepo.require_checkout_of(repo, steps.head)
-            ready = True
-        cooked = builder.cook(step)
-        if step.push_image:
-            cooked.digest = builder.push(step.ref, step.label)
-        cooked.status = "pushed"
-        done.append(cooked)
+    with builder.cli_credentials():
+        done: list[CookResult] = []
+        ready = False  # logged in, and the checkout is the commit the cook is built from
+        for step in steps.cooks:
+            repo_path, _, tag = split_image(step.cache_ref)[1].rpartition(":")
+            existing = builder.api.manifest(repo_path, tag)
+            if existing is not None:
+                done.append(CookResult(step.platform, step.key, step.ref, "exists", digest=existing[0]))
+                continue
+            if not ready:
+                builder.login()
+                gitrepo.require_checkout_of(repo, steps.head)
+                ready = True
+            cooked = builder.cook(step)
+            if step.push_image:
+                cooked.digest = builder.push(step.ref, step.label)
+            cooked.status = "pushed"
+            done.append(cooked)
     return WarmReport(tuple(done))

@@ -194,6 +194,7 @@ def derive(
     created: str,
     builder: BuilderChoice,
     resolved: Mapping[tuple[str, str], Resolved] = {},
+    source_url: str = "",
 ) -> BuildSteps:
     """Every step of building the plan's services at `rev` (the plan's head) with `builder`.
     `native` is the build machine's platform (built without cross-compiling); `created` the head
@@ -252,7 +253,7 @@ def derive(
             "SERVICE_NAME": svc.name,
             "REVISION": plan.head,
             "CREATED": created,
-            "SOURCE_URL": cfg.build.source_url,
+            "SOURCE_URL": cfg.build.source_url or source_url,
         }
         images = tuple(
             ImageStep(
@@ -322,5 +323,15 @@ def prepare(
     if resolver is not None:
         _, used = build_args(rev, cfg, opts, needed_platforms(plan, cfg), native=native, builder=builder)
         resolved, problems = bases.resolve_all(resolver, used)
-    steps = derive(plan, rev, cfg, opts, native=native, created=created, builder=builder, resolved=resolved)
+    steps = derive(
+        plan,
+        rev,
+        cfg,
+        opts,
+        native=native,
+        created=created,
+        builder=builder,
+        resolved=resolved,
+        source_url="" if cfg.build.source_url else gitrepo.source_url(repo, opts.environ),
+    )
     return steps, problems

@@ -10,6 +10,7 @@ from buildctl.config import WorkspaceMap
 from buildctl.detect.revision import Revision, service_problems
 from buildctl.detect.rules import Detector
 from buildctl.errors import BuildctlError
+from buildctl.gha import in_actions
 from buildctl.tomlfile import line_of
 
 UNOWNED_SHOWN = 20
@@ -66,6 +67,17 @@ def run_checks(cfg: WorkspaceMap, side: Revision, map_text: str) -> list[Finding
             )
     if cfg.registry is None:
         out.append(Finding("warning", "no [workspace] registry: plans cannot name images to push", cfg.file))
+    elif cfg.placeholder:
+        # Where it would push (in Actions), it is an error; elsewhere a reminder.
+        out.append(
+            Finding(
+                "error" if in_actions() else "warning",
+                f"[workspace] registry {cfg.registry} names the placeholder '{cfg.placeholder}': "
+                "set it to your own, e.g. ghcr.io/<owner>/<repo> (and the overlays' newName with it)",
+                cfg.file,
+                line_of(map_text, ["workspace"], "registry"),
+            )
+        )
     detector = Detector(cfg, side, lambda: None)
     unowned = [p for p in sorted(side.snap.files) if detector.classify(p)[0] == "unowned"]
     if unowned:
