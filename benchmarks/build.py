@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO_ROOT))
-    import tests.docker_support as support
+    import tests.support.docker as support
 
     api = support.docker_api()
     support.ensure_base_images(api)

@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO_ROOT))
-    import tests.docker_support as support
+    import tests.support.docker as support
 
     services = opts.services.split(",") if opts.services else list(support.SERVICES)
     unknown = sorted(set(services) - set(support.SERVICES))

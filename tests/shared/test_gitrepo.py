@@ -1,0 +1,88 @@
+"""Git queries: revisions that are not one, a directory that is no repository, and the paths a
+diff reports (renames, deletions, odd names, submodule pointers, the working tree)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.cli import affected, change, cli, fails, reasons, refused, run
+from tests.support.git import Repo
+
+
+def test_unknown_revision(mini: Repo) -> None:
+    err = fails(mini, "affected", "--base", "no-such-branch")
+    assert "unknown base revision 'no-such-branch'" in err and "hint:" in err
+
+
+def test_option_looking_revision_is_refused(mini: Repo) -> None:
+    assert "is not a git revision" in fails(mini, "affected", "--base", "--output=/tmp/x")
+
+
+def test_not_a_git_repository(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    res = run(["--repo", str(tmp_path), "affected"])
+    assert res.code == 1 and "is not inside a git repository" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["affected", "--head", "no-such-head"], "unknown head revision 'no-such-head'"),
+        (["plan", "--base", "HEAD~99"], "unknown base revision 'HEAD~99'"),
+        (["explain", "a", "--base", "0" * 40], f"unknown base revision '{'0' * 40}'"),
+        (["build", "--head", "nope", "--dry-run"], "unknown head revision 'nope'"),
+        (["build", "--all", "--head", "nope", "--dry-run"], "unknown head revision 'nope'"),
+        (["warm", "--head", "nope"], "unknown head revision 'nope'"),
+        (["graph", "--head", "-x"], "revision '-x' is not a git revision"),
+    ],
+)
+def test_unknown_revisions(mini: Repo, args: list[str], message: str) -> None:
+    refused(cli(mini, *args), message)
+
+
+# --- what a diff reports -------------------------------------------------------------------------
+
+
+def test_renames_count_both_paths(mini: Repo) -> None:
+    base = mini.head()
+    mini.git("mv", "svc/a/src/main.rs", "svc/b/src/moved.rs")
+    head = mini.commit()
+    out = affected(mini, "--base", base, "--head", head)
+    assert out["build"] == ["a", "b"]
+
+
+def test_deleted_file_counts(mini: Repo) -> None:
+    out = change(mini, {"svc/c/build.rs": None})
+    assert out["build"] == ["c"]
+
+
+@pytest.mark.parametrize(
+    "name", ["with space.rs", 'quo"te.rs', "ünï¢ødé.rs", "new\nline.rs", "tab\tand::colons.rs"]
+)
+def test_odd_file_names(mini: Repo, name: str) -> None:
+    out = change(mini, {f"svc/b/src/{name}": "// odd\n"})
+    assert out["build"] == ["b"]
+    assert reasons(out, "b") == [f"svc/b/src/{name} -> b"]
+
+
+def test_submodule_pointer_change_counts(mini: Repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sub = Repo.init(tmp_path / "sub")
+    sub.write("x.txt", "1\n")
+    sub.commit()
+    mini.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.path), "svc/a/vendored")
+    base = mini.commit("add submodule")
+    sub.write("x.txt", "2\n")
+    new = sub.commit()
+    mini.git("-C", "svc/a/vendored", "fetch", "-q", "origin")
+    mini.git("-C", "svc/a/vendored", "checkout", "-q", new)
+    head = mini.commit("bump submodule")
+    out = affected(mini, "--base", base, "--head", head)
+    assert out["build"] == ["a"]
+    assert reasons(out, "a") == ["svc/a/vendored -> a"]
+
+
+def test_uncommitted_changes(mini: Repo) -> None:
+    mini.write("libs/util/src/lib.rs", "pub fn util() { }\n")
+    mini.write("svc/b/src/new.rs", "// untracked\n")
+    out = affected(mini, "--uncommitted")
+    assert out["build"] == ["a", "b", "c"]
+    assert out["base"] == out["head"] == mini.head()

@@ -1,0 +1,300 @@
+"""The real Docker engine and real registries, for tests/e2e/ and benchmarks/.
+
+Nothing here skips: a missing engine, registry or base image raises, and the fixtures turn that
+into a failure. The engine may be shared with other work, so cleaning up removes only images
+this process made: tags and digests under its own registries, and the images its builds
+created, read from `buildctl build -v` logs (never a cached step's image, never a base image).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.git import CHECKOUT, Repo
+from tests.support.monorepo import SERVICES as SERVICES  # the benchmarks read it here
+from tests.support.monorepo import copy_monorepo
+from tests.support.net import free_port
+
+CHEF_IMAGE = "buildctl.local/rust-chef:latest"
+RUNTIME_IMAGE = "buildctl.local/debian:bookworm-slim"
+# linux/arm64, cross-compiled on this amd64 machine (scripts/bootstrap-images.sh makes both)
+CROSS_CHEF_IMAGE = "buildctl.local/rust-chef-cross:latest"
+ARM64_RUNTIME_IMAGE = "buildctl.local/debian:bookworm-runtime-arm64"
+BASE_IMAGES = (CHEF_IMAGE, RUNTIME_IMAGE, CROSS_CHEF_IMAGE, ARM64_RUNTIME_IMAGE)
+NATIVE = "linux/amd64"
+SCRIPTS = CHECKOUT / "scripts"
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+_LOG_LINE = re.compile(r"^\[([^\]]+)\] (.*)$")
+_STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
+_RESULT = re.compile(r"^ ---> ([0-9a-f]{12})\s*$")
+
+
+def docker_api() -> Any:
+    """A low-level client of the engine the tests build on; raises when there is none."""
+    import docker
+
+    client = docker.from_env(version="auto", timeout=600).api
+    client.ping()
+    return client
+
+
+def ensure_base_images(api: Any) -> dict[str, str]:
+    """Image ids of the local base images; runs scripts/bootstrap-images.sh once if one is missing."""
+    from docker.errors import ImageNotFound
+
+    def ids() -> dict[str, str]:
+        found = {}
+        for ref in BASE_IMAGES:
+            with contextlib.suppress(ImageNotFound):
+                found[ref] = str(api.inspect_image(ref)["Id"])
+        return found
+
+    found = ids()
+    if len(found) < len(BASE_IMAGES):
+        proc = subprocess.run([str(SCRIPTS / "bootstrap-images.sh")], capture_output=True, text=True)
+        found = ids()
+        if len(found) < len(BASE_IMAGES):
+            raise RuntimeError(
+                f"base images {sorted(set(BASE_IMAGES) - set(found))} are missing and "
+                f"scripts/bootstrap-images.sh did not make them (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+            )
+    return found
+
+
+@dataclass
+class Registry:
+    """A docker-registry process started by scripts/registry.sh, and a small HTTP client for it."""
+
+    addr: str
+    dir: Path
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, state_dir: Path, *, htpasswd: tuple[str, str] | None = None) -> Registry:
+        port = free_port()
+        argv = [str(SCRIPTS / "registry.sh"), "start", "--port", str(port), "--dir", str(state_dir)]
+        if htpasswd:
+            argv += ["--htpasswd", f"{htpasswd[0]}:{htpasswd[1]}"]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"scripts/registry.sh start failed ({proc.returncode}):\n{proc.stderr}")
+        info = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+        user, password = htpasswd if htpasswd else (None, None)
+        return cls(info["REGISTRY_ADDR"], state_dir, user, password)
+
+    def stop(self) -> None:
+        port = self.addr.rpartition(":")[2]
+        subprocess.run(
+            [str(SCRIPTS / "registry.sh"), "stop", "--port", port, "--dir", str(self.dir), "--purge"],
+            capture_output=True,
+            check=False,
+        )
+
+    def get(self, path: str, *, auth: bool = True) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(f"http://{self.addr}{path}", headers={"Accept": ACCEPT})
+        if auth and self.user and self.password:
+            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+    def digest(self, repo: str, tag: str) -> str | None:
+        """The Docker-Content-Digest the registry serves for `repo:tag`, None on 404."""
+        status, headers, body = self.get(f"/v2/{repo}/manifests/{tag}")
+        if status == 404:
+            return None
+        assert status == 200, (status, body[:300])
+        return headers["docker-content-digest"]
+
+    def tags(self, repo: str) -> list[str] | None:
+        status, _, body = self.get(f"/v2/{repo}/tags/list")
+        if status == 404:
+            return None
+        assert status == 200, (status, body[:300])
+        return list(json.loads(body).get("tags") or [])
+
+    def catalog(self) -> list[str]:
+        status, _, body = self.get("/v2/_catalog")
+        assert status == 200, (status, body[:300])
+        return list(json.loads(body).get("repositories") or [])
+
+
+@dataclass
+class ImageLedger:
+    """The images this process's builds created (short ids) and the registries it pushed to."""
+
+    namespaces: list[str] = field(default_factory=list)  # "127.0.0.1:5123/" prefixes
+    created: set[str] = field(default_factory=set)
+
+    def record(self, stderr: str) -> None:
+        """Take the new image ids out of a `buildctl build -v` log: per log source, the ` ---> <id>`
+        line of each step that ran (not after `Using cache`, not a FROM's base)."""
+        step: dict[str, str] = {}
+        previous: dict[str, str] = {}
+        for raw in stderr.splitlines():
+            m = _LOG_LINE.match(raw)
+            if not m:
+                continue
+            who, line = m.groups()
+            s = _STEP.match(line)
+            if s:
+                step[who] = s.group(1)
+            r = _RESULT.match(line)
+            ran = previous.get(who, "").strip() != "---> Using cache"
+            if r and ran and not step.get(who, "").upper().startswith("FROM"):
+                self.created.add(r.group(1))
+            previous[who] = line
+
+    def cleanup(self, api: Any, keep: Iterable[str] = BASE_IMAGES) -> list[str]:
+        """Remove every image of ours, children first; returns what could not be removed."""
+        from docker.errors import APIError, ImageNotFound, NotFound
+
+        keep_ids = set()
+        for ref in keep:
+            with contextlib.suppress(ImageNotFound):
+                keep_ids.add(api.inspect_image(ref)["Id"])
+        images = api.images(all=True)
+        parents = {img["Id"]: img.get("ParentId") or "" for img in images}
+        ours = set()
+        for img in images:
+            refs = [*(img.get("RepoTags") or []), *(img.get("RepoDigests") or [])]
+            if any(ref.startswith(ns) for ref in refs for ns in self.namespaces):
+                ours.add(img["Id"])
+            if img["Id"].removeprefix("sha256:")[:12] in self.created:
+                ours.add(img["Id"])
+        ours -= keep_ids
+
+        def depth(image_id: str) -> int:
+            n = 0
+            while parents.get(image_id):
+                image_id, n = parents[image_id], n + 1
+            return n
+
+        left = []
+        for image_id in sorted(ours, key=depth, reverse=True):
+            try:
+                api.remove_image(image_id, force=True)
+            except (ImageNotFound, NotFound):
+                pass
+            except APIError as exc:  # shared with an image that is not ours: leave it
+                left.append(f"{image_id[:19]}: {exc.explanation or exc}")
+        return left
+
+
+def layers_on_engine(api: Any) -> set[str]:
+    """Every layer diff id some local image holds."""
+    from docker.errors import ImageNotFound
+
+    out: set[str] = set()
+    for img in api.images(all=True):
+        with contextlib.suppress(ImageNotFound):
+            out.update(api.inspect_image(img["Id"])["RootFS"].get("Layers") or [])
+    return out
+
+
+def set_registry(repo: Repo, registry: str) -> None:
+    """Point the map's [workspace] registry (its first `registry = ` line) at `registry`."""
+    text, n = re.subn(
+        r"(?m)^registry = .*$", f'registry = "{registry}"', repo.read("workspace-map.toml"), count=1
+    )
+    assert n == 1, "workspace-map.toml has no `registry = ` line to point at the test registry"
+    repo.write("workspace-map.toml", text)
+
+
+def point_map_at(repo: Repo, registry: str, args: Mapping[str, str]) -> None:
+    """Rewrite the copy's workspace-map.toml: [workspace] registry, and [build] args for every command."""
+    set_registry(repo, registry)
+    text = repo.read("workspace-map.toml")
+    inline = ", ".join(f'{k} = "{v}"' for k, v in sorted(args.items()))
+    if re.search(r"(?m)^\[build\]\s*$", text):
+        assert not re.search(r"(?m)^args\s*=", text), "the map already sets [build] args"
+        text = re.sub(r"(?m)^\[build\]\s*$", f"[build]\nargs = {{ {inline} }}", text, count=1)
+    else:
+        text += f"\n[build]\nargs = {{ {inline} }}\n"
+    repo.write("workspace-map.toml", text)
+
+
+def set_platforms(repo: Repo, platforms: Sequence[str]) -> None:
+    """Set the map's [workspace] platforms; linux/arm64 builds from the local cross-compiling
+    builder and arm64 runtime base ([build.platform_args."linux/arm64"])."""
+    text = repo.read("workspace-map.toml")
+    line = f"platforms = [{', '.join(json.dumps(p) for p in platforms)}]"
+    text, n = re.subn(r"(?m)^platforms = .*$", line, text, count=1)
+    if n == 0:
+        text, n = re.subn(r"(?m)^\[workspace\]\s*$", f"[workspace]\n{line}", text, count=1)
+    assert n == 1, "workspace-map.toml has no [workspace] table to set platforms in"
+    # The map's own arm64 table names public images, which cannot be pulled here.
+    text = re.sub(r'(?ms)^\[build\.platform_args\."linux/arm64"\]\n.*?(?=^\[|\Z)', "", text)
+    if "linux/arm64" in platforms:
+        text += (
+            '\n[build.platform_args."linux/arm64"]\n'
+            f'CHEF_IMAGE = "{CROSS_CHEF_IMAGE}"\nRUNTIME_IMAGE = "{ARM64_RUNTIME_IMAGE}"\n'
+        )
+    repo.write("workspace-map.toml", text)
+
+
+def scratch_monorepo(
+    dest: Path, registry: str, *, nonce: str | None = None, platforms: Sequence[str] = (NATIVE,)
+) -> Repo:
+    """A committed copy of this monorepo whose images go to `registry`, built from the local base
+    images for `platforms` (default: this machine's only, whatever the monorepo's map says), with
+    vendored crate sources. `nonce` goes into the root Cargo.toml's [workspace.metadata] (so into
+    cargo-chef's recipe): the copy's cook then shares no layer with any other build on the
+    engine, and removing our images really removes the compiled deps."""
+    repo = copy_monorepo(dest)
+    point_map_at(repo, registry, {"CHEF_IMAGE": CHEF_IMAGE, "RUNTIME_IMAGE": RUNTIME_IMAGE})
+    set_platforms(repo, platforms)
+    repo.append(
+        "Cargo.toml",
+        "\n[workspace.metadata.buildctl-test]\n"
+        "# A per-copy key: this copy's dependency cook is its own image.\n"
+        f'run = "{nonce or secrets.token_hex(8)}"\n',
+    )
+    proc = subprocess.run(
+        [str(SCRIPTS / "vendor-sources.sh"), "--workspace", str(dest)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"scripts/vendor-sources.sh failed:\n{proc.stderr}")
+    repo.commit("scratch monorepo for image builds")
+    return repo
+
+
+def wait_for_http(url: str, *, timeout: float, alive: Any = None) -> bytes:
+    """GET `url` until it answers 200; `alive()` returning False stops early (the server died)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return bytes(resp.read())
+        except (urllib.error.URLError, OSError) as exc:
+            last = exc
+        if alive is not None and not alive():
+            break
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer 200 within {timeout:.0f}s (last error: {last})")
