@@ -316,7 +316,7 @@ def _build_settings(r: _Reader, data: Mapping[str, Any]) -> BuildSettings:
         raise r.fail(
             table,
             "builder",
-            f"'builder' must be {', '.join(repr(b) for b in BUILDERS)}, not {builder!r}"
+            f"'builder' must be 'auto', 'buildkit' or 'classic', not {builder!r}"
             + (tomlfile.did_you_mean(builder, BUILDERS) if isinstance(builder, str) else ""),
         )
     return BuildSettings(

@@ -67,11 +67,11 @@ def run_checks(cfg: WorkspaceMap, side: Revision, map_text: str) -> list[Finding
             )
     if cfg.registry is None:
         out.append(Finding("warning", "no [workspace] registry: plans cannot name images to push", cfg.file))
-    elif cfg.placeholder:
-        # Where it would push (in Actions), it is an error; elsewhere a reminder.
+    elif cfg.placeholder and in_actions():
+        # Where the next step would push; a workstation's demo and tests point the map elsewhere.
         out.append(
             Finding(
-                "error" if in_actions() else "warning",
+                "error",
                 f"[workspace] registry {cfg.registry} names the placeholder '{cfg.placeholder}': "
                 "set it to your own, e.g. ghcr.io/<owner>/<repo> (and the overlays' newName with it)",
                 cfg.file,

@@ -46,12 +46,16 @@ def test_dry_run_cross_compiles_arm64_with_its_own_cook(mini: Repo) -> None:
     )
     mini.write("workspace-map.toml", text)
     head = mini.commit()
-    res = run(["--repo", str(mini.path), "build", "--service", "b", "--push", "--dry-run"])
+    # The classic builder has no platform arguments: buildctl names the build machine's platform
+    # and the target's Rust triple itself.
+    res = run(
+        ["--repo", str(mini.path), "build", "--service", "b", "--push", "--dry-run", "--builder", "classic"]
+    )
     assert res.code == 0, res.stderr
     lines = res.stdout.splitlines()
     cooks = [line for line in lines if "--target cook" in line]
     assert len(cooks) == 2 and len({re.search(r"-t (\S+)", c)[1] for c in cooks}) == 2  # type: ignore[index]
-    assert cooks[0].endswith(" --build-arg CHEF_IMAGE=chef:1 .")
+    assert cooks[0].endswith(" --build-arg CHEF_IMAGE=chef:1 --build-arg BUILD_PLATFORM=linux/amd64 .")
     assert "--build-arg CHEF_IMAGE=chef-cross:1 --build-arg RUNTIME_IMAGE=base-arm64:1 " in cooks[1]
     assert "--build-arg RUST_TARGET=aarch64-unknown-linux-gnu ." in cooks[1]
     image = "127.0.0.1:5000/team/b"
@@ -66,3 +70,20 @@ def test_dry_run_cross_compiles_arm64_with_its_own_cook(mini: Repo) -> None:
         f"{image}:sha-{head}-arm64 (linux/arm64)"
     )
     assert len(index) == 2 and index[1].startswith(f"# OCI image index {image}:fp-")
+
+    # BuildKit is told the platform and works out the target itself; its cooks differ from the
+    # classic builder's (a cook is a cache only to the builder that made it).
+    bk = run(
+        ["--repo", str(mini.path), "build", "--service", "b", "--push", "--dry-run", "--builder", "buildkit"]
+    )
+    assert bk.code == 0, bk.stderr
+    bk_lines = bk.stdout.splitlines()
+    assert bk_lines[1].startswith("# builder: buildkit"), bk_lines[1]
+    bk_cooks = [line for line in bk_lines if "--target cook" in line]
+    assert ["--platform linux/amd64" in bk_cooks[0], "--platform linux/arm64" in bk_cooks[1]] == [True, True]
+    assert all("RUST_TARGET" not in line and "BUILD_PLATFORM" not in line for line in bk_lines)
+    assert all("--build-arg BUILDKIT_INLINE_CACHE=1" in line for line in bk_cooks)
+    assert {re.search(r"-t (\S+)", c)[1] for c in bk_cooks}.isdisjoint(  # type: ignore[index]
+        {re.search(r"-t (\S+)", c)[1] for c in cooks}  # type: ignore[index]
+    )
+    assert f"docker push {image}:sha-{head}-arm64" in bk_lines

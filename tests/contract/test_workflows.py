@@ -162,9 +162,16 @@ def test_build_deploy_shape() -> None:
     checkout = detect["steps"][0]["with"]
     assert checkout["fetch-depth"] == 0
 
+    # One cook for the fan-out: pushes, schedules and dispatches warm every platform's cook once,
+    # before the matrix, which waits for it but runs whatever it did.
+    cook = jobs["cook"]
+    assert cook["needs"] == "detect" and "github.event_name != 'pull_request'" in cook["if"]
+    assert cook["permissions"] == {"contents": "read", "packages": "write"}
+    (warm,) = [s for s in cook["steps"] if s.get("uses") == "./"]
+    assert warm["with"]["command"] == "warm"
+
     for job_id, pushes in (("build", False), ("build-push", True)):
         job = jobs[job_id]
-        assert job["needs"] == "detect"
         assert "needs.detect.outputs.build != '[]'" in job["if"]
         assert job["strategy"]["matrix"] == "${{ fromJSON(needs.detect.outputs.matrix) }}"
         assert job["strategy"]["fail-fast"] is False
@@ -172,8 +179,16 @@ def test_build_deploy_shape() -> None:
         assert run["command"] == "build" and run["format"] == "json"
         assert "--service ${{ matrix.service }}" in run["args"]
         assert ("--push" in run["args"]) is pushes
-        assert ("packages" in job["permissions"]) is pushes
+        # Pull requests read the (private) cook with the token, and push nothing.
+        assert job["permissions"]["packages"] == ("write" if pushes else "read")
+        assert run["registry-token"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert jobs["build"]["needs"] == "detect"
     assert "github.event_name == 'pull_request'" in jobs["build"]["if"]
+    assert jobs["build-push"]["needs"] == ["detect", "cook"]
+    assert (
+        "!cancelled()" in jobs["build-push"]["if"]
+        and "needs.detect.result == 'success'" in jobs["build-push"]["if"]
+    )
     uploads = [
         s for s in jobs["build-push"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
     ]
@@ -183,16 +198,33 @@ def test_build_deploy_shape() -> None:
     assert "strategy" not in update, "the bump runs once, for every service"
     assert set(update["needs"]) == {"detect", "build-push"}
     assert "github.event_name != 'pull_request'" in update["if"]
+    # Whatever the matrix's result (a timed-out job makes it `cancelled`): only a cancelled run
+    # or a failed detect skips the bump.
+    assert "!cancelled()" in update["if"] and "needs.detect.result == 'success'" in update["if"]
+    assert "build-push.result" not in update["if"]
     assert update["permissions"] == {"contents": "write"}
+    app, checkout = update["steps"][0], update["steps"][1]
+    assert (
+        app["uses"].startswith("actions/create-github-app-token@")
+        and app["if"] == "vars.BUMP_APP_CLIENT_ID != ''"
+    )
+    assert app["with"]["permission-contents"] == "write"
+    assert checkout["with"]["token"] == "${{ steps.app-token.outputs.token || github.token }}"
     bumps = [s for s in update["steps"] if (s.get("with") or {}).get("command") == "bump"]
     assert len(bumps) == 1
     assert bumps[0]["with"]["args"] == "--from ${{ runner.temp }}/build-results.json --commit --push"
+
+    # A manual run only from the default branch; schedules and dispatches queue apart from pushes.
+    assert "github.event.repository.default_branch" in detect["if"]
+    group = doc["concurrency"]["group"]
+    assert "'push'" in group and "'all'" in group and "github.ref" in group
 
 
 def test_cache_warm_shape() -> None:
     doc = load(WORKFLOWS / "cache-warm.yaml")
     assert doc["on"]["schedule"] and "workflow_dispatch" in doc["on"]
-    assert "Cargo.lock" in doc["on"]["push"]["paths"] and doc["on"]["push"]["branches"] == ["main"]
+    # No push trigger: build-deploy's cook job warms before its builds; a push run here raced it.
+    assert "push" not in doc["on"]
     (job,) = doc["jobs"].values()
     assert job["permissions"] == {"contents": "read", "packages": "write"}
     (warm,) = [s for s in job["steps"] if s.get("uses") == "./"]
