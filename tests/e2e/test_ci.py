@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import SESSION_BASE, native_only
 from tests.support.cli import Result, run
 from tests.support.docker import SERVICES, ImageLedger, Registry
 from tests.support.gha import parse_github_output
@@ -116,11 +117,12 @@ def world(
     docker_monorepo: Repo,
     registry: Registry,
     image_ledger: ImageLedger,
+    runtime_index: str,
     tmp_path: Path,
 ) -> World:
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(docker_monorepo.path, "push", "-q", str(origin), "HEAD:refs/heads/main")
+    git(docker_monorepo.path, "push", "-q", str(origin), f"{SESSION_BASE}^{{commit}}:refs/heads/main")
     config = tmp_path / "docker-config"  # no credentials: the fixture registry wants none
     config.mkdir()
     vendor = docker_monorepo.path / ".cargo-offline"
@@ -135,7 +137,8 @@ def world(
         )
         assert n == 1, name
         seed.write(kustomization(name), text)
-    seed.commit("deployments: images from the test registry")
+    native_only(seed, runtime_index)
+    seed.commit("deployments: images from the test registry; this machine's platform only")
     seed.git("push", "-q", "origin", "HEAD:refs/heads/main")
     return world
 

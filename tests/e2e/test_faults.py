@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import SESSION_BASE, native_only
 from tests.support.cli import Result, run
 from tests.support.docker import SCRIPTS, ImageLedger, Registry, set_registry
 from tests.support.git import Repo
@@ -129,6 +130,7 @@ def faults(
     docker_monorepo: Repo,
     image_ledger: ImageLedger,
     base_images: dict[str, str],
+    runtime_index: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FaultWorld]:
     tmp = tmp_path_factory.mktemp("faults")
@@ -146,9 +148,10 @@ def faults(
     # A copy (with its git-ignored vendored sources) whose map names the dedicated registry.
     repo = Repo(tmp / "monorepo")
     shutil.copytree(docker_monorepo.path, repo.path, symlinks=True)
-    repo.git("checkout", "-q", "-B", "faults")
+    repo.git("checkout", "-q", "-B", "faults", SESSION_BASE)
     repo.append("services/chat-service/src/main.rs", CHAT_EDIT)
     set_registry(repo, f"{registry.addr}/{NAMESPACE}")
+    native_only(repo, runtime_index)
     head = repo.commit("faults: chat-service, pushed to the fault registry")
     config = tmp / "docker-config"
     config.mkdir()

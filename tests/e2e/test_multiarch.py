@@ -1,6 +1,7 @@
 """Multi-platform images on the real engine: this monorepo built for linux/amd64 and
-linux/arm64 (arm64 cross-compiled: no emulator ever runs a compiler), pushed to a real registry,
-one tag per service naming an OCI image index of both platforms. The indexes are read back
+linux/arm64 (arm64 cross-compiled: no emulator ever runs a compiler) by BuildKit and by the
+classic builder, pushed to a real registry, one tag per service naming an OCI image index of
+both platforms. The indexes are read back
 through the registry API, arm64 binaries out of the pushed images run under
 qemu-aarch64-static against the image's own root, and the bumped kustomizations are rendered
 with kubectl. A missing qemu, cross builder or arm64 base fails them; nothing is skipped
@@ -11,115 +12,54 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shutil
 import subprocess
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from buildctl.build.registry import OCI_INDEX, RegistryAPI
-from tests.support.cli import Result, run
-from tests.support.docker import (
-    ARM64_RUNTIME_IMAGE,
-    CROSS_CHEF_IMAGE,
-    RUNTIME_IMAGE,
-    SERVICES,
-    ImageLedger,
-    Registry,
-    scratch_monorepo,
-    wait_for_http,
-)
-from tests.support.git import Repo
+from tests.e2e.conftest import BOTH, CLASSIC_SERVICES, Built
+from tests.support.cli import run
+from tests.support.docker import RUNTIME_IMAGE, SERVICES, wait_for_http
 from tests.support.net import free_port
 
-NAMESPACE = "buildctl-multiarch"
-BOTH = ("linux/amd64", "linux/arm64")
 # Run under qemu: a plain service, the one with a build script, the one with a nested crate.
 RUN_CHECK = ("auth-service", "graphics-gateway", "script-executor")
 EM_AARCH64 = 183  # ELF e_machine
 
 
-@dataclass
-class MultiBuilt:
-    repo: Repo
-    registry: Registry
-    api: Any
-    report: dict[str, Any]
-    result_file: Path
-
-    def service(self, name: str) -> dict[str, Any]:
-        return dict(self.report["services"][name])
-
-
-def _buildctl(repo: Repo, ledger: ImageLedger, config: Path, *args: str) -> Result:
-    res = run(["--repo", str(repo.path), *args], env={"DOCKER_CONFIG": str(config)})
-    ledger.record(res.stderr)
-    return res
-
-
-@pytest.fixture(scope="module")
-def multi(
-    registry: Registry,
-    docker_engine: Any,
-    base_images: dict[str, str],
-    image_ledger: ImageLedger,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> MultiBuilt:
-    """This monorepo built and pushed for both platforms: `build --all --push` as CI runs it."""
-    for tool in ("qemu-aarch64-static",):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed (scripts/setup.sh installs qemu-user-static)")
-    for ref in (CROSS_CHEF_IMAGE, ARM64_RUNTIME_IMAGE):
-        assert ref in base_images, f"{ref} is missing (scripts/bootstrap-images.sh makes it)"
-    root = tmp_path_factory.mktemp("multiarch")
-    repo = scratch_monorepo(root / "monorepo", f"{registry.addr}/{NAMESPACE}", platforms=BOTH)
-    # The deployments name the images the map's registry holds (a bump refuses any other name).
-    for name in SERVICES:
-        path = f"deployments/{name}/kustomization.yaml"
-        text, n = re.subn(
-            r"(?m)^(\s+newName: ).*$", rf"\g<1>{registry.addr}/{NAMESPACE}/{name}", repo.read(path), count=1
-        )
-        assert n == 1, name
-        repo.write(path, text)
-    repo.commit("deployments: images from the test registry")
-    config = root / "docker-config"
-    config.mkdir()
-    res = _buildctl(
-        repo, image_ledger, config, "build", "--all", "--push", "--jobs", "2", "--format", "json", "-v"
-    )
-    assert res.code == 0, res.stderr[-6000:]
-    result_file = root / "build.json"
-    result_file.write_text(res.stdout)
-    return MultiBuilt(repo, registry, docker_engine, res.json(), result_file)
-
-
-def test_each_platform_has_its_own_cook_and_the_arm64_one_is_cross_compiled(multi: MultiBuilt) -> None:
-    cooks = multi.report["cooks"]
+def test_each_platform_has_its_own_cook_and_the_arm64_one_is_cross_compiled(either: Built) -> None:
+    cooks = either.report["cooks"]
     assert list(cooks) == list(BOTH)
     assert cooks["linux/amd64"]["key"] != cooks["linux/arm64"]["key"]
     assert all(c["cook_step"] == "compiled" and c["source"] == "none" for c in cooks.values())
-    assert multi.report["cook"] == cooks["linux/amd64"]
+    assert either.report["cook"] == cooks["linux/amd64"]
     for name, cook in cooks.items():
-        config = multi.api.inspect_image(cook["image"])
+        config = either.api.inspect_image(cook["image"])
         # The cook runs on the build machine whatever the target: no emulation.
         assert config["Architecture"] == "amd64", name
-    arm_cook_env = multi.api.inspect_image(cooks["linux/arm64"]["image"])["Config"]["Env"]
+    arm_cook_env = either.api.inspect_image(cooks["linux/arm64"]["image"])["Config"]["Env"]
     assert "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc" in arm_cook_env
 
 
-def test_every_tag_is_an_oci_index_of_both_platforms(multi: MultiBuilt) -> None:
-    api = RegistryAPI(multi.registry.addr, None)
-    head = multi.repo.head()
-    for name in SERVICES:
-        svc = multi.service(name)
+def test_the_two_builders_cook_apart(built: Built, classic: Built) -> None:
+    """A cook is a cache only to the builder that made it: same recipe, other keys."""
+    for platform in BOTH:
+        assert built.report["cooks"][platform]["key"] != classic.report["cooks"][platform]["key"]
+
+
+def test_every_tag_is_an_oci_index_of_both_platforms(either: Built) -> None:
+    api = RegistryAPI(either.registry.addr, None)
+    head = either.head
+    for name in SERVICES if either.builder == "buildkit" else CLASSIC_SERVICES:
+        svc = either.service(name)
         assert svc["status"] == "pushed", (name, svc["error"])
         assert svc["tags"] == [f"sha-{head}"]
         assert list(svc["platforms"]) == list(BOTH)
-        repo = f"{NAMESPACE}/{name}"
+        repo = f"{either.namespace}/{name}"
         for tag in (f"sha-{head}", f"fp-{svc['fingerprint']}"):
             found = api.manifest(repo, tag)
             assert found is not None, (name, tag)
@@ -156,20 +96,24 @@ def _root_of(api: Any, ref: str, dest: Path) -> Path:
     return dest / "rootfs" if (dest / "rootfs").is_dir() else dest
 
 
-@pytest.mark.parametrize("name", RUN_CHECK)
+@pytest.mark.parametrize(
+    ("builder", "name"),
+    [*(("buildkit", n) for n in RUN_CHECK), *(("classic", n) for n in CLASSIC_SERVICES)],
+)
 def test_the_pushed_arm64_binary_runs_under_qemu_and_answers_health(
-    multi: MultiBuilt, name: str, tmp_path: Path
+    builder: str, name: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    svc = multi.service(name)
+    either: Built = request.getfixturevalue("built" if builder == "buildkit" else "classic")
+    svc = either.service(name)
     image = svc["platforms"]["linux/arm64"]
     ref = f"{svc['image']}@{image['digest']}"
-    for event in multi.api.pull(ref, stream=True, decode=True):  # what the registry holds
+    for event in either.api.pull(ref, stream=True, decode=True):  # what the registry holds
         assert "error" not in event, event
-    config = multi.api.inspect_image(ref)
+    config = either.api.inspect_image(ref)
     assert (config["Os"], config["Architecture"]) == ("linux", "arm64")
     assert config["Config"]["User"] == "10001:10001"
     assert config["Config"]["Entrypoint"] == ["/usr/local/bin/service"]
-    root = _root_of(multi.api, ref, tmp_path / "root")
+    root = _root_of(either.api, ref, tmp_path / "root")
     binary = root / "usr" / "local" / "bin" / name
     head = binary.read_bytes()[:20]
     assert head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == EM_AARCH64, name
@@ -202,28 +146,28 @@ def test_the_pushed_arm64_binary_runs_under_qemu_and_answers_health(
     assert health["service"] == name and health["status"] == "healthy", health
 
 
-def test_the_amd64_node_pulls_its_own_image_through_the_index(multi: MultiBuilt) -> None:
-    svc = multi.service("world-state")
+def test_the_amd64_node_pulls_its_own_image_through_the_index(either: Built) -> None:
+    svc = either.service("world-state")
     ref = f"{svc['image']}@{svc['digest']}"  # the index digest the bump deploys
-    for event in multi.api.pull(ref, stream=True, decode=True):
+    for event in either.api.pull(ref, stream=True, decode=True):
         assert "error" not in event, event
-    config = multi.api.inspect_image(ref)
+    config = either.api.inspect_image(ref)
     assert config["Architecture"] == "amd64"
     assert config["Id"] == svc["platforms"]["linux/amd64"]["image_id"]
 
 
-def test_bump_from_the_build_result_deploys_the_index_digest(multi: MultiBuilt) -> None:
+def test_bump_from_the_build_result_deploys_the_index_digest(built: Built) -> None:
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl is not installed (scripts/setup.sh installs it)"
-    multi.repo.git("checkout", "-q", "-B", "bump", multi.repo.head())
-    res = run(["--repo", str(multi.repo.path), "bump", "--from", str(multi.result_file), "--commit"])
+    built.branch("bump")
+    res = run(["--repo", str(built.repo.path), "bump", "--from", str(built.result_file), "--commit"])
     assert res.code == 0, res.stderr
-    assert multi.repo.git("status", "--porcelain").strip() == ""  # the bump is committed whole
-    head = multi.report["head"]
+    assert built.repo.git("status", "--porcelain").strip() == ""  # the bump is committed whole
+    head = built.report["head"]
     for name in SERVICES:
-        svc = multi.service(name)
+        svc = built.service(name)
         rendered = subprocess.run(
-            [kubectl, "kustomize", str(multi.repo.path / "deployments" / name)],
+            [kubectl, "kustomize", str(built.repo.path / "deployments" / name)],
             capture_output=True,
             text=True,
             check=True,
@@ -233,64 +177,60 @@ def test_bump_from_the_build_result_deploys_the_index_digest(multi: MultiBuilt) 
         assert svc["digest"] not in {p["digest"] for p in svc["platforms"].values()}  # the index's
 
 
-def test_warm_pushes_the_cook_of_each_platform(multi: MultiBuilt, tmp_path: Path) -> None:
-    multi.repo.git("checkout", "-q", "-B", "warm", multi.report["head"])
-    env = {"DOCKER_CONFIG": str(tmp_path)}
-    res = run(["--repo", str(multi.repo.path), "warm", "--format", "json"], env=env)
+def test_warm_finds_the_cook_of_each_platform_that_the_build_pushed(either: Built, tmp_path: Path) -> None:
+    either.branch("warm")
+    res = either.buildctl("warm", "--format", "json", env={"DOCKER_CONFIG": str(tmp_path)})
     assert res.code == 0, res.stderr[-4000:]
     info = res.json()
-    assert info["status"] == "pushed" and list(info["platforms"]) == list(BOTH)
-    api = RegistryAPI(multi.registry.addr, None)
+    # `build --push` pushed each cook it compiled: there is nothing left to warm.
+    assert info["status"] == "exists" and list(info["platforms"]) == list(BOTH)
+    api = RegistryAPI(either.registry.addr, None)
     for name, cook in info["platforms"].items():
-        assert cook["status"] == "pushed" and cook["cook_step"] == "cached", name  # built by the session
-        assert cook["key"] == multi.report["cooks"][name]["key"]
-        found = api.manifest(f"{NAMESPACE}/buildctl-cache", f"cook-{cook['key']}")
-        assert found is not None and found[0] == cook["digest"], name
+        assert cook["status"] == "exists" and cook["key"] == either.report["cooks"][name]["key"], name
+        found = api.manifest(f"{either.namespace}/buildctl-cache", f"cook-{cook['key']}")
+        assert found is not None and found[0] == cook["digest"] == either.report["cooks"][name]["digest"], (
+            name
+        )
     assert {k: info[k] for k in ("key", "image", "digest")} == {
         k: info["platforms"]["linux/amd64"][k] for k in ("key", "image", "digest")
     }
-    again = run(["--repo", str(multi.repo.path), "warm", "--format", "json"], env=env)
-    assert again.code == 0, again.stderr[-3000:]
-    assert again.json()["status"] == "exists"
-    assert {c["status"] for c in again.json()["platforms"].values()} == {"exists"}
+    assert "cook " not in res.stderr  # nothing was built
 
 
-def test_skip_existing_reuses_the_index(multi: MultiBuilt) -> None:
-    multi.repo.git("checkout", "-q", "-B", "readme", multi.report["head"])
-    multi.repo.write("README.md", "# The game platform\n\nA change no image sees.\n")
-    head = multi.repo.commit("docs: a README")
-    args = ["build", "--service", "chat-service", "--skip-existing", "--push", "--format", "json"]
-    res = run(["--repo", str(multi.repo.path), *args])
+def test_skip_existing_reuses_the_index(built: Built) -> None:
+    built.branch("readme-index")
+    built.repo.write("README.md", "# The game platform\n\nA change no image sees.\n")
+    head = built.repo.commit("docs: a README")
+    res = built.buildctl(
+        "build", "--service", "chat-service", "--skip-existing", "--push", "--format", "json"
+    )
     assert res.code == 0, res.stderr[-4000:]
     data = res.json()
     svc = data["services"]["chat-service"]
-    before = multi.service("chat-service")
+    before = built.service("chat-service")
     assert (svc["status"], svc["digest"]) == ("skipped", before["digest"])
     assert "skipped" in data["cook"] and not data["cooks"]  # no cook and no build ran
-    found = RegistryAPI(multi.registry.addr, None).manifest(f"{NAMESPACE}/chat-service", f"sha-{head}")
+    found = RegistryAPI(built.registry.addr, None).manifest(f"{built.namespace}/chat-service", f"sha-{head}")
     assert found is not None and found[:2] == (before["digest"], OCI_INDEX)
 
 
-def test_a_runtime_base_of_the_wrong_platform_is_refused_and_nothing_is_pushed(multi: MultiBuilt) -> None:
-    multi.repo.git("checkout", "-q", "-B", "wrong-base", multi.report["head"])
-    text = multi.repo.read("workspace-map.toml")
-    text, n = re.subn(
-        r'(?m)^RUNTIME_IMAGE = "buildctl.local/debian:bookworm-runtime-arm64"$',
-        f'RUNTIME_IMAGE = "{RUNTIME_IMAGE}"',  # the amd64 slim image, named for linux/arm64
-        text,
+def test_a_runtime_base_of_the_wrong_platform_is_refused_before_anything_is_built(built: Built) -> None:
+    built.branch("wrong-base")
+    text = built.repo.read("workspace-map.toml")
+    # The amd64 slim image, named as the arm64 images' runtime base.
+    text += f'RUNTIME_IMAGE = "{RUNTIME_IMAGE}"\n'
+    assert text.rstrip().splitlines()[-3] == '[build.platform_args."linux/arm64"]', text[-300:]
+    built.repo.write("workspace-map.toml", text)
+    head = built.repo.commit("map: an amd64 base for the arm64 images")
+    res = built.buildctl("build", "--service", "auth-service", "--push", "--format", "json")
+    # The bases are resolved for their platforms before any compile: the run stops there.
+    assert res.code == 1, res.stderr[-4000:]
+    assert f"base image {RUNTIME_IMAGE} is a linux/amd64 image, not a linux/arm64 one" in res.stderr
+    assert (
+        'hint: name a multi-platform base, or set the base for linux/arm64 in [build.platform_args."linux/arm64"]'
+        in res.stderr
     )
-    assert n == 1
-    multi.repo.write("workspace-map.toml", text)
-    head = multi.repo.commit("map: an amd64 base for the arm64 images")
-    res = run(
-        ["--repo", str(multi.repo.path), "build", "--service", "auth-service", "--push", "--format", "json"]
-    )
-    assert res.code == 4, res.stderr[-4000:]
-    svc = res.json()["services"]["auth-service"]
-    assert svc["status"] == "failed" and svc["error"] == (
-        "the image built for linux/arm64 is a linux/amd64 image: its runtime base (RUNTIME_IMAGE) is for linux/amd64"
-    )
-    assert '[auth-service] hint: set RUNTIME_IMAGE in [build.platform_args."linux/arm64"]' in res.stderr
-    api = RegistryAPI(multi.registry.addr, None)
-    repo = f"{NAMESPACE}/auth-service"
+    assert "cook " not in res.stderr and "building " not in res.stderr
+    api = RegistryAPI(built.registry.addr, None)
+    repo = f"{built.namespace}/auth-service"
     assert api.manifest(repo, f"sha-{head}") is None and api.manifest(repo, f"sha-{head}-arm64") is None

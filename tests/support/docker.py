@@ -238,36 +238,65 @@ def point_map_at(repo: Repo, registry: str, args: Mapping[str, str]) -> None:
     repo.write("workspace-map.toml", text)
 
 
-def set_platforms(repo: Repo, platforms: Sequence[str]) -> None:
+def set_platforms(repo: Repo, platforms: Sequence[str], *, runtime_index: str | None = None) -> None:
     """Set the map's [workspace] platforms; linux/arm64 builds from the local cross-compiling
-    builder and arm64 runtime base ([build.platform_args."linux/arm64"])."""
+    builder ([build.platform_args."linux/arm64"]). Its runtime base is the local arm64 image,
+    unless the map's RUNTIME_IMAGE is `runtime_index`, a multi-platform index in a registry that
+    buildctl resolves for each platform itself (`push_runtime_index`)."""
     text = repo.read("workspace-map.toml")
     line = f"platforms = [{', '.join(json.dumps(p) for p in platforms)}]"
     text, n = re.subn(r"(?m)^platforms = .*$", line, text, count=1)
     if n == 0:
         text, n = re.subn(r"(?m)^\[workspace\]\s*$", f"[workspace]\n{line}", text, count=1)
     assert n == 1, "workspace-map.toml has no [workspace] table to set platforms in"
-    # The map's own arm64 table names public images, which cannot be pulled here.
+    # A map's own arm64 table names public images, which cannot be pulled here.
     text = re.sub(r'(?ms)^\[build\.platform_args\."linux/arm64"\]\n.*?(?=^\[|\Z)', "", text)
     if "linux/arm64" in platforms:
-        text += (
-            '\n[build.platform_args."linux/arm64"]\n'
-            f'CHEF_IMAGE = "{CROSS_CHEF_IMAGE}"\nRUNTIME_IMAGE = "{ARM64_RUNTIME_IMAGE}"\n'
-        )
+        text += f'\n[build.platform_args."linux/arm64"]\nCHEF_IMAGE = "{CROSS_CHEF_IMAGE}"\n'
+        if runtime_index is None:
+            text += f'RUNTIME_IMAGE = "{ARM64_RUNTIME_IMAGE}"\n'
     repo.write("workspace-map.toml", text)
 
 
+def push_runtime_index(
+    api: Any, registry: Registry, repository: str = "library/debian", tag: str = "bookworm-slim"
+) -> str:
+    """The local runtime bases (amd64 and arm64) pushed under one tag as an OCI image index, the
+    way Docker Hub serves `debian:bookworm-slim`; returns the reference to name in a map."""
+    from buildctl.build.registry import OCI_INDEX, IndexEntry, RegistryAPI, content_digest, oci_index
+
+    client = RegistryAPI(registry.addr, None)
+    entries = []
+    for image, arch in ((RUNTIME_IMAGE, "amd64"), (ARM64_RUNTIME_IMAGE, "arm64")):
+        ref = f"{registry.addr}/{repository}:{tag}-{arch}"
+        api.tag(image, f"{registry.addr}/{repository}", f"{tag}-{arch}")
+        for event in api.push(f"{registry.addr}/{repository}", tag=f"{tag}-{arch}", stream=True, decode=True):
+            assert "error" not in event, event
+        found = client.manifest(repository, f"{tag}-{arch}")
+        assert found is not None, ref
+        entries.append(IndexEntry(found[1], found[0], len(found[2]), {"architecture": arch, "os": "linux"}))
+    body = oci_index(entries)
+    assert client.put_manifest(repository, tag, OCI_INDEX, body) in ("", content_digest(body))
+    return f"{registry.addr}/{repository}:{tag}"
+
+
 def scratch_monorepo(
-    dest: Path, registry: str, *, nonce: str | None = None, platforms: Sequence[str] = (NATIVE,)
+    dest: Path,
+    registry: str,
+    *,
+    nonce: str | None = None,
+    platforms: Sequence[str] = (NATIVE,),
+    runtime_index: str | None = None,
 ) -> Repo:
     """A committed copy of this monorepo whose images go to `registry`, built from the local base
     images for `platforms` (default: this machine's only, whatever the monorepo's map says), with
     vendored crate sources. `nonce` goes into the root Cargo.toml's [workspace.metadata] (so into
-    cargo-chef's recipe): the copy's cook then shares no layer with any other build on the
-    engine, and removing our images really removes the compiled deps."""
+    cargo-chef's recipe): copies with the same nonce share their cooks, and one with a nonce of
+    its own shares no layer with any other build. `runtime_index` names the runtime base as a
+    multi-platform index in a registry instead of the local images."""
     repo = copy_monorepo(dest)
-    point_map_at(repo, registry, {"CHEF_IMAGE": CHEF_IMAGE, "RUNTIME_IMAGE": RUNTIME_IMAGE})
-    set_platforms(repo, platforms)
+    point_map_at(repo, registry, {"CHEF_IMAGE": CHEF_IMAGE, "RUNTIME_IMAGE": runtime_index or RUNTIME_IMAGE})
+    set_platforms(repo, platforms, runtime_index=runtime_index)
     repo.append(
         "Cargo.toml",
         "\n[workspace.metadata.buildctl-test]\n"
@@ -281,6 +310,48 @@ def scratch_monorepo(
         raise RuntimeError(f"scripts/vendor-sources.sh failed:\n{proc.stderr}")
     repo.commit("scratch monorepo for image builds")
     return repo
+
+
+def point_deployments_at(repo: Repo, image_prefix: str) -> None:
+    """The overlays' newName at `<image_prefix>/<service>`: a bump refuses any image but the map's."""
+    for name in SERVICES:
+        path = f"deployments/{name}/kustomization.yaml"
+        text, n = re.subn(r"(?m)^(\s+newName: ).*$", rf"\g<1>{image_prefix}/{name}", repo.read(path), count=1)
+        assert n == 1, name
+        repo.write(path, text)
+
+
+_BK_STEP = re.compile(r"^#(\d+) \[([^\]]+)\] (.*)$")
+_BK_CACHED = re.compile(r"^#(\d+) CACHED$")
+
+
+def build_steps(stderr: str, who: str) -> dict[str, bool]:
+    """The Dockerfile steps a `build -v` log shows for `who` (a service, "cook" or "cook-<arch>"),
+    each with whether it came from the cache in every build that ran it, in the builder's own
+    words: `---> Using cache` under a classic step, `#<n> CACHED` for a BuildKit one. A step is
+    named by its instruction (under BuildKit, with its `[stage k/n]`)."""
+    runs: dict[str, list[bool]] = {}
+    current: list[bool] | None = None
+    vertices: dict[str, list[bool]] = {}
+    for line in stderr.splitlines():
+        if not line.startswith(f"[{who}] "):
+            continue
+        text = line[len(who) + 3 :]
+        if m := re.match(r"Step \d+/\d+ : (.*)$", text):
+            current = runs.setdefault(m.group(1), [])
+            current.append(False)
+        elif current is not None and text.strip() == "---> Using cache":
+            current[-1] = True
+        elif m := _BK_STEP.match(text):
+            if m.group(2) == "internal" and m.group(3).startswith("load build definition"):
+                vertices = {}  # a new build: its vertices are numbered from 1 again
+            elif not m.group(2).startswith("internal") and m.group(1) not in vertices:
+                # (plain progress prints a vertex's header again when its output resumes)
+                vertices[m.group(1)] = runs.setdefault(f"[{m.group(2)}] {m.group(3)}", [])
+                vertices[m.group(1)].append(False)
+        elif (m := _BK_CACHED.match(text)) and m.group(1) in vertices:
+            vertices[m.group(1)][-1] = True
+    return {name: all(seen) for name, seen in runs.items()}
 
 
 def wait_for_http(url: str, *, timeout: float, alive: Any = None) -> bytes:

@@ -1,0 +1,108 @@
+"""A fresh runner's view: an engine that holds none of the session's images and no build cache,
+and a registry that holds what earlier jobs pushed. This is what each job of a GitHub Actions
+matrix starts from, so it is how the fan-out is tested: after the cook job (`warm`), every
+build job takes the compiled dependencies from the registry and compiles none itself.
+
+These tests throw away every cache the other tests read, so they run last (tests/e2e/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docker.errors import ImageNotFound
+
+from tests.e2e.conftest import BOTH, Built
+from tests.support.docker import build_steps, layers_on_engine
+from tests.support.git import CHECKOUT
+
+pytestmark = pytest.mark.timeout(1800)
+FAN_OUT = ("physics-service", "asset-service")  # one matrix job each
+
+
+def empty_engine(b: Built) -> None:
+    """Remove every image the session made (cooks, services, intermediate images) and BuildKit's
+    whole build cache; the base images stay, as a runner's pulled bases would."""
+    assert b.ledger.cleanup(b.api) == []
+    assert not [
+        ref
+        for img in b.api.images(all=True)
+        for ref in (img.get("RepoTags") or []) + (img.get("RepoDigests") or [])
+        if ref.startswith(f"{b.registry.addr}/")
+    ]
+    subprocess.run(
+        ["/usr/bin/docker", "builder", "prune", "--all", "--force"], check=True, capture_output=True
+    )
+
+
+def build_on_a_fresh_runner(b: Built, service: str, tmp: Path) -> tuple[dict[str, Any], str]:
+    """`buildctl build --service <service>` in a process of its own, on an empty engine."""
+    empty_engine(b)
+    argv = [sys.executable, "-m", "buildctl", "--repo", str(b.repo.path), "build", "-v"]
+    proc = subprocess.run(
+        [*argv, "--builder", b.builder, "--service", service, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_CONFIG": str(tmp), "PYTHONPATH": str(CHECKOUT)},
+        timeout=1500,
+    )
+    b.ledger.record(proc.stderr)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    return json.loads(proc.stdout), proc.stderr
+
+
+def cook_ran(stderr: str, who: str) -> list[bool]:
+    """For each time `cargo chef cook` showed in `who`'s log: did it run (not from a cache)?"""
+    return [not cached for step, cached in build_steps(stderr, who).items() if "cargo chef cook" in step]
+
+
+def test_after_the_cook_job_every_fresh_runner_compiles_no_dependency(built: Built, tmp_path: Path) -> None:
+    # The cook job: `warm`, for every platform. The session's `build --push` already pushed each
+    # cook it compiled, so the job finds them in the registry and builds nothing.
+    built.branch("fan-out")
+    warm = built.buildctl("warm", "--format", "json")
+    assert warm.code == 0, warm.stderr[-4000:]
+    assert {c["status"] for c in warm.json()["platforms"].values()} == {"exists"}
+    compiled = {p: c["cook_step"] for p, c in built.report["cooks"].items()}
+    assert compiled == dict.fromkeys(BOTH, "compiled")  # once per platform, in the whole session
+
+    for service in FAN_OUT:
+        data, stderr = build_on_a_fresh_runner(built, service, tmp_path)
+        assert data["services"][service]["status"] == "built"
+        for platform, cook in data["cooks"].items():
+            who = f"cook-{platform.split('/')[1]}"
+            # The dependencies came from the registry (BuildKit's inline cache of the pushed cook
+            # image): the cook step did not run, on an engine that had nothing.
+            assert (cook["source"], cook["cook_step"]) == ("registry", "cached"), (service, cook)
+            assert cook_ran(stderr, who) == [False], (service, platform)
+        assert cook_ran(stderr, service) == [False, False]  # one per platform, both from the cache
+        built_crates = [ran for step, ran in build_steps(stderr, service).items() if "cargo build" in step]
+        assert built_crates == [False], service  # the workspace's own crates: compiled, per platform
+
+
+def test_after_warm_an_empty_classic_engine_takes_the_cook_from_the_registry(classic: Built) -> None:
+    classic.branch("warm-empty")
+    info = classic.buildctl("warm", "--format", "json")
+    assert info.code == 0, info.stderr[-4000:]
+    cook = classic.report["cooks"]["linux/amd64"]
+    image = classic.api.inspect_image(cook["image"])
+    empty_engine(classic)
+    with pytest.raises(ImageNotFound):
+        classic.api.inspect_image(image["Id"])
+    assert image["RootFS"]["Layers"][-1] not in layers_on_engine(classic.api)
+
+    res = classic.buildctl("build", "--service", "physics-service", "--format", "json")
+    assert res.code == 0, res.stderr[-6000:]
+    data = res.json()
+    for platform, c in data["cooks"].items():
+        # The classic builder pulls the whole cook image, then reads it as its cache.
+        assert (c["source"], c["cook_step"]) == ("registry", "cached"), (platform, c)
+    physics = data["services"]["physics-service"]
+    assert physics["status"] == "built" and physics["cache"]["cook_step"] == "cached"
+    assert classic.api.inspect_image(cook["image"])["Id"] == image["Id"]  # the pushed image, pulled
