@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark `buildctl build` on the real Docker engine with a local registry.
 
-Each run builds a fresh scratch copy of this monorepo (tests/docker_support.scratch_monorepo),
+Each run builds a fresh scratch copy of this monorepo (tests/support/docker.scratch_monorepo),
 with its own key in the root Cargo.toml's [workspace.metadata], so its cargo-chef recipe, and
 so its cook, is new to the engine. The base images (buildctl.local/*) are kept throughout;
 everything else the run builds is removed between scenarios as each one needs.

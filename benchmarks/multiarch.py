@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the linux/arm64 cross build against the native linux/amd64 build of the same services.
 
-Each run makes two fresh scratch copies of this monorepo (tests/docker_support.scratch_monorepo,
+Each run makes two fresh scratch copies of this monorepo (tests/support/docker.scratch_monorepo,
 each with its own key in the root Cargo.toml, so each cook is new to the engine): one whose map
 builds for linux/amd64 only (native: the host's rustup toolchain), one for linux/arm64 only
 (cross-compiled: Debian's Rust with the arm64 std, buildctl.local/rust-chef-cross; nothing runs

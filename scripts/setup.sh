@@ -25,7 +25,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v curl >/dev/null || need+=(curl)
 command -v git >/dev/null || need+=(git)
 command -v jq >/dev/null || need+=(jq)
-# Runs arm64 binaries out of the cross-compiled images in tests/test_multiarch.py (never a build).
+# Runs arm64 binaries out of the cross-compiled images in tests/e2e/test_multiarch.py (never a build).
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if ((${#need[@]})); then
     command -v apt-get >/dev/null || die "apt-get not found; install: ${need[*]}"

@@ -84,7 +84,10 @@ def _docker_clis(environ: Mapping[str, str]) -> Iterator[str]:
 
 
 def _probe(path: str, environ: Mapping[str, str]) -> _Cli:
-    _, version = _run([path, "version", "--format", "{{.Client.Version}}"], environ)
+    # `--version` asks the client alone: `version` would wait for the engine, however busy.
+    _, said = _run([path, "--version"], environ)
+    m = re.search(r"version\s+([0-9][^\s,]*)", said, re.I)
+    version = m.group(1) if m else ""
     code, buildx = _run([path, "buildx", "version"], environ)
     driver = None
     if code == 0:
@@ -210,28 +213,11 @@ def run(
             )
         except OSError as exc:
             raise BuildctlError(f"cannot run {argv[0]}: {exc}") from None
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.rstrip("\n")
-            outcome.log.append(line)
-            if sink:
-                sink(line)
-            if m := _VERTEX.match(line):
-                if not m.group(2).startswith("internal") and m.group(1) not in names:
-                    names[m.group(1)] = f"[{m.group(2)}] {m.group(3)}"
-                    stages[m.group(1)] = m.group(2)
-                    outcome.steps += 1
-                    outcome.cached[names[m.group(1)]] = False
-            elif m := _CACHED.match(line):
-                step = names.get(m.group(1))
-                if step is not None and not outcome.cached[step]:
-                    outcome.cached[step] = True
-                    outcome.cached_steps += 1
-            elif m := _OUTPUT.match(line):
-                output.setdefault(m.group(1), []).append(m.group(2))
-            elif m := _ERROR.match(line):
-                errors.append((m.group(1), m.group(2)))
-        code = proc.wait()
+        with proc:  # closes the pipe, whatever happens while it is read
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                _take(raw.rstrip("\n"), outcome, names, stages, output, errors, sink)
+            code = proc.wait()
         if code != 0:
             vertex, detail = errors[-1] if errors else ("", f"exit code {code}")
             where = f", step [{stages[vertex]}]" if vertex in stages else ""
@@ -241,6 +227,36 @@ def run(
         with contextlib.suppress(OSError):
             outcome.image_id = Path(iidfile).read_text().strip()
     return outcome
+
+
+def _take(
+    line: str,
+    outcome: BuildOutcome,
+    names: dict[str, str],
+    stages: dict[str, str],
+    output: dict[str, list[str]],
+    errors: list[tuple[str, str]],
+    sink: LogSink | None,
+) -> None:
+    """One line of plain progress: logged, and read for the steps, the cache and the errors."""
+    outcome.log.append(line)
+    if sink:
+        sink(line)
+    if m := _VERTEX.match(line):
+        if not m.group(2).startswith("internal") and m.group(1) not in names:
+            names[m.group(1)] = f"[{m.group(2)}] {m.group(3)}"
+            stages[m.group(1)] = m.group(2)
+            outcome.steps += 1
+            outcome.cached[names[m.group(1)]] = False
+    elif m := _CACHED.match(line):
+        step = names.get(m.group(1))
+        if step is not None and not outcome.cached[step]:
+            outcome.cached[step] = True
+            outcome.cached_steps += 1
+    elif m := _OUTPUT.match(line):
+        output.setdefault(m.group(1), []).append(m.group(2))
+    elif m := _ERROR.match(line):
+        errors.append((m.group(1), m.group(2)))
 
 
 def _secret_files(

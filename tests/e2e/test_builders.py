@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from buildctl.build.buildkit import choose
 from tests.support.cli import run
 from tests.support.docker import RUNTIME_IMAGE, ImageLedger
 from tests.support.git import Repo
@@ -91,6 +94,18 @@ def test_a_buildkit_secret_reaches_its_run_and_nothing_else(secretive: Repo, doc
         assert SECRET not in res.stdout and SECRET not in res.stderr
     finally:
         docker_engine.remove_image(image, force=True)
+
+
+def test_auto_takes_the_embedded_buildkit_through_debians_docker_cli_here() -> None:
+    """This machine: Debian's 20.10 client drives the engine's embedded BuildKit; the newer client
+    first on PATH wants buildx and has none."""
+    debian = Path("/usr/bin/docker")
+    assert debian.is_file(), "Debian's docker.io client is missing (scripts/setup.sh installs docker.io)"
+    choice = choose("auto", os.environ)
+    assert (choice.kind, choice.via) == ("buildkit", "docker-cli"), choice
+    assert choice.cli is not None and Path(choice.cli).resolve() == debian.resolve()
+    assert "DOCKER_BUILDKIT=1" in choice.why and "no buildx" in choice.why
+    assert not choice.registry_cache  # the embedded BuildKit exports no registry cache
 
 
 def test_the_classic_builder_refuses_build_secrets(secretive: Repo) -> None:
