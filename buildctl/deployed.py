@@ -1,17 +1,22 @@
-"""What a service's kustomization says is deployed: its `images:` entries, read as data.
+"""What a service's deployment says is deployed: a kustomization's `images:` entries, or the
+image keys of a Helm values file, read as data.
 
 Every stage reads this: detection (`--since-deployed` compares from the deployed commit),
 `init` and `check` (the registry the overlays name), the bump (which entry is the service's).
-Editing the file is `deploy/kustomize`, which splices text and checks it against this reading.
+Editing the files is `deploy/kustomize` and `deploy/helm`, which splice text and check it
+against this reading.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from buildctl import yamlfile
 from buildctl.errors import BuildctlError
+from buildctl.mapmodel import WorkspaceMap
 
 SHA_TAG = re.compile(r"^sha-([0-9a-f]{7,40})$")
 
@@ -68,3 +73,53 @@ def image_name(ref: str) -> str:
     ref = ref.split("@", 1)[0]
     colon = ref.rfind(":")
     return ref[:colon] if colon > ref.rfind("/") else ref
+
+
+def lookup(data: Any, path: str) -> tuple[bool, Any]:
+    """(found, value) at a dotted key path (`image.tag`) of plain data."""
+    node = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+@dataclass(frozen=True)
+class DeployedCommit:
+    """The commit a service's deployment runs, or why there is none; `skip` when the service
+    deploys nothing, so there is nothing to compare from and nothing to redeploy."""
+
+    commit: str | None
+    why: str | None
+    skip: bool = False
+
+
+def deployed_commit_of(cfg: WorkspaceMap, service: str, read: Callable[[str], str | None]) -> DeployedCommit:
+    """`deployed_commit` for the service's deploy kind: its kustomization, its Helm values file
+    (the tag at the map's key path), or none at all."""
+    deploy = cfg.deploy_of(service)
+    if deploy.kind == "none" or deploy.file is None:
+        return DeployedCommit(
+            None,
+            f'since-deployed: {service} is built and pushed only (deploy = "none"): nothing is deployed '
+            "to compare from",
+            skip=True,
+        )
+    text = read(deploy.file)
+    if deploy.kind == "kustomize":
+        return DeployedCommit(*deployed_commit(text, deploy.file, cfg.image(service)))
+    if text is None:
+        return DeployedCommit(None, f"since-deployed: {deploy.file} does not exist")
+    docs = yamlfile.load_all(text, deploy.file)
+    data = docs[0] if len(docs) == 1 else None
+    found, tag = lookup(data, deploy.keys.tag)
+    m = SHA_TAG.match(str(tag)) if found else None
+    if not m:
+        return DeployedCommit(
+            None,
+            f"since-deployed: {deploy.keys.tag} {tag!r} in {deploy.file} names no commit (expected sha-<commit>)"
+            if found
+            else f"since-deployed: {deploy.file} has no {deploy.keys.tag}",
+        )
+    return DeployedCommit(m.group(1), None)

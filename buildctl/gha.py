@@ -60,21 +60,26 @@ class Outputs:
 
     @classmethod
     def from_plan(cls, plan: Plan, services: Iterable[str]) -> Outputs:
+        """The step outputs of a plan: the lists, and, as dorny/paths-filter wrote one per
+        filter, one true/false per service and per filter of the map, with `changes` listing
+        the services to build and the filters that matched."""
         build = plan.build
+        matched = [f.name for f in plan.filters if f.matched]
         values: dict[str, str] = {
             "build": json.dumps(build),
             "deploy": json.dumps(plan.deploy),
             "matrix": json.dumps(
                 {"include": [{"service": s.name, "image": s.image or ""} for s in plan.services if s.build]}
             ),
-            "any": "true" if plan.deploy else "false",
+            "any": "true" if plan.services else "false",
             "base": plan.base or "",
             "head": plan.head,
-            # paths-filter compatibility: `changes` and one true/false output per filter (service).
-            "changes": json.dumps(build),
+            "changes": json.dumps([*build, *matched]),
         }
         for name in services:
             values.setdefault(name, "true" if name in build else "false")
+        for f in plan.filters:
+            values.setdefault(f.name, "true" if f.matched else "false")
         return cls(values)
 
     def render(self) -> str:

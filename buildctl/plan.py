@@ -38,10 +38,11 @@ class ServicePlan:
     crate: str
     image: str | None  # None while the map names no registry
     tags: tuple[str, ...]
-    kustomization: str
+    kustomization: str  # the file a bump edits: the kustomization or the Helm values; "" for none
     chains: tuple[tuple[str, ...], ...] = ()
     # The image is built for each; with more than one, each tag names an OCI image index of them.
     platforms: tuple[str, ...] = ("linux/amd64",)
+    deploy_kind: str = "kustomize"
 
     def to_json(self, *, detail: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"build": self.build, "deploy": self.deploy, "reasons": list(self.reasons)}
@@ -53,7 +54,26 @@ class ServicePlan:
                 platforms=list(self.platforms),
                 kustomization=self.kustomization,
             )
+            if self.deploy_kind != "kustomize":
+                out["deploy_kind"] = self.deploy_kind
         return out
+
+
+@dataclass(frozen=True)
+class SkippedService:
+    """A service of the map that this revision cannot build (its crate came later)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """One of the map's `[filters]`: whether the range matched it, and the first match."""
+
+    name: str
+    matched: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,8 @@ class Plan:
     registry: str | None
     dockerfile: str
     crates: tuple[str, ...] = ()  # crates on the dependency chains that put services in the plan
+    filters: tuple[FilterResult, ...] = ()
+    skipped: tuple[SkippedService, ...] = ()
 
     @property
     def build(self) -> list[str]:
@@ -86,6 +108,10 @@ class Plan:
             "deploy": self.deploy,
             "services": {s.name: s.to_json(detail=detail) for s in self.services},
         }
+        if self.filters:
+            out["filters"] = {f.name: f.matched for f in self.filters}
+        if self.skipped:
+            out["skipped"] = {s.name: s.reason for s in self.skipped}
         if detail:
             out.update(
                 registry=self.registry,
@@ -114,24 +140,35 @@ def make_plan(
     crates: Iterable[str] = (),
     branch: str | None = None,
 ) -> Plan:
+    """The plan from detection's verdicts: by service, and by filter name for the map's
+    `[filters]` (a filter's `build` says a change matched it). A service's verdict with
+    neither build nor deploy, but a reason, says this revision cannot build it."""
     tags = tags_for(head, cfg.build.extra_tags, branch)
     services = []
+    skipped = []
     for name, svc in cfg.services.items():
-        v = Verdict(True, True, (everything,)) if everything else verdicts.get(name)
-        if v is None or not (v.build or v.deploy):
+        v = verdicts.get(name)
+        if v is not None and not (v.build or v.deploy) and v.reasons:
+            skipped.append(SkippedService(name, v.reasons[0]))
+            continue
+        if everything:
+            v = Verdict(True, True, (everything,))
+        deploys = svc.deploy.kind != "none"
+        if v is None or not (v.build or (v.deploy and deploys)):
             continue
         services.append(
             ServicePlan(
                 name=name,
                 build=v.build,
-                deploy=True,
+                deploy=deploys,
                 reasons=v.reasons,
                 crate=svc.crate,
                 image=cfg.image(name),
                 tags=tags if v.build else (),  # a redeploy reuses the image it has
-                kustomization=cfg.kustomization(name),
+                kustomization=svc.deploy.file or "",
                 chains=v.chains,
                 platforms=cfg.platforms if v.build else (),
+                deploy_kind=svc.deploy.kind,
             )
         )
     return Plan(
@@ -142,4 +179,14 @@ def make_plan(
         registry=cfg.registry,
         dockerfile=cfg.dockerfile,
         crates=tuple(sorted(set(crates))),
+        filters=tuple(_filter_result(f.name, verdicts.get(f.name), base, everything) for f in cfg.filters),
+        skipped=tuple(skipped),
     )
+
+
+def _filter_result(name: str, v: Verdict | None, base: str | None, everything: str | None) -> FilterResult:
+    if everything:
+        return FilterResult(name, True, everything)
+    if base is None:  # each service from its own deployed commit: no one range to match
+        return FilterResult(name, True, "no single range to compare: every filter is true")
+    return FilterResult(name, v is not None and v.build, v.reasons[0] if v is not None and v.reasons else "")

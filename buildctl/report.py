@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buildctl.build.steps import BuildSteps
 from buildctl.errors import BuildctlError, printable
 from buildctl.gha import cell
 from buildctl.plan import Plan, ServicePlan
+
+if TYPE_CHECKING:  # `affected` renders plans and must not load the build stage (nor urllib)
+    from buildctl.build.step_types import BuildSteps
 
 MAX_REASONS = 5
 
@@ -34,6 +36,10 @@ def text(plan: Plan, *, steps: BuildSteps | None = None, all_reasons: bool = Fal
     deploy_only = [s for s in plan.deploy if s not in plan.build]
     lines.append(f"build ({len(plan.build)}): {', '.join(plan.build) or '-'}")
     lines.append(f"deploy only ({len(deploy_only)}): {', '.join(deploy_only) or '-'}")
+    if plan.filters:
+        matched = [f.name for f in plan.filters if f.matched]
+        lines.append(f"filters matched ({len(matched)}): {', '.join(matched) or '-'}")
+    lines.extend(f"no build: {printable(s.name)}: {printable(s.reason)}" for s in plan.skipped)
     if steps is not None and plan.build:
         lines.append(f"builder: {steps.builder.label}: {printable(steps.builder.why)}")
     for svc in plan.services:
@@ -53,8 +59,10 @@ def _service_detail(svc: ServicePlan, steps: BuildSteps) -> list[str]:
         return [f"  sync   {svc.kustomization} changed: Argo CD applies it, no new image"]
     s = steps.service(svc.name)
     image = s.repository if s.pushable else "(no registry in the map)"
+    where = f" (context {s.context})" if s.context else ""
+    target = f" --target {s.target}" if s.target != "runtime" else ""
     lines = [
-        f"  build  {steps.dockerfile} --build-arg SERVICE_NAME={svc.name}",
+        f"  build  {s.dockerfile}{where}{target} --build-arg SERVICE_NAME={svc.name}",
         f"  platforms: {', '.join(i.platform for i in s.images)}",
     ]
     if s.multi:
@@ -62,7 +70,10 @@ def _service_detail(svc: ServicePlan, steps: BuildSteps) -> list[str]:
         lines += [f"  index  {image}:{tag}" for tag in s.tags]
     else:
         lines += [f"  push   {image}:{tag}" for tag in s.tags]
-    lines.append(f"  bump   {svc.kustomization} -> {svc.tags[0]}")
+    if svc.deploy:
+        lines.append(f"  bump   {svc.kustomization} -> {svc.tags[0]}")
+    else:
+        lines.append('  bump   none: deploy = "none", built and pushed only')
     return lines
 
 
@@ -70,6 +81,8 @@ def docker_commands(steps: BuildSteps, problems: Sequence[BuildctlError] = ()) -
     """The steps as the docker commands that would carry them out, for `build --dry-run`. An
     image index goes through the registry's API, not the engine: it is a comment; so is each
     base image, as resolved for its platform, and each that could not be (a build stops there)."""
+    from buildctl.build.step_types import in_context
+
     lines = [f"# head {steps.head}", f"# builder: {steps.builder.label}: {printable(steps.builder.why)}"]
     lines += [f"# base {b.ref} for {b.platform}: {b.pinned} ({b.source})" for b in steps.bases]
     lines += [
@@ -78,21 +91,25 @@ def docker_commands(steps: BuildSteps, problems: Sequence[BuildctlError] = ()) -
     buildkit = steps.builder.kind == "buildkit"
     for cook in steps.cooks:
         if buildkit:
-            lines.append(cook.invocation(steps.dockerfile, steps.secrets).command(steps.builder))
+            command = cook.invocation(steps.secrets).command(steps.builder)
         else:
-            lines.append(
-                f"docker build -f {steps.dockerfile} --network host --target cook -t {cook.ref} "
-                f"{_build_args(cook.args)} ."
+            command = (
+                f"docker build -f {in_context(cook.dockerfile, cook.context)} --network host --target cook "
+                f"-t {cook.ref} {_build_args(cook.args)} ."
             )
+        lines.append(_in(cook.context, command))
     for svc in steps.services:
         for image in svc.images:
             if buildkit:
-                lines.append(image.invocation(steps.dockerfile, steps.secrets).command(steps.builder))
+                command = image.invocation(steps.secrets).command(steps.builder)
             else:
-                lines.append(
-                    f"docker build -f {steps.dockerfile} --network host --target runtime "
-                    f"--cache-from {image.cook} {_build_args(image.args)} -t {image.ref} ."
+                cache = f"--cache-from {image.cook} " if image.cook else ""
+                target = f"--target {image.target} " if image.target else ""
+                command = (
+                    f"docker build -f {in_context(image.dockerfile, image.context)} --network host {target}"
+                    f"{cache}{_build_args(image.args)} -t {image.ref} ."
                 )
+            lines.append(_in(image.context, command))
         lines.extend(f"docker tag {svc.images[0].ref} {svc.repository}:{tag}" for tag in svc.local_tags)
         lines.extend(f"docker push {ref}" for ref in svc.pushes(steps.push))
         members = ", ".join(f"{i.ref} ({i.platform})" for i in svc.images)
@@ -100,6 +117,11 @@ def docker_commands(steps: BuildSteps, problems: Sequence[BuildctlError] = ()) -
             f"# OCI image index {svc.repository}:{tag} = {members}" for tag in svc.index_tags(steps.push)
         )
     return "\n".join(lines) + "\n"
+
+
+def _in(context: str, command: str) -> str:
+    """A build run in its context, as the executor runs it: from that directory."""
+    return f"(cd {shlex.quote(context)} && {command})" if context else command
 
 
 def _build_args(args: Mapping[str, str]) -> str:

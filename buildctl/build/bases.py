@@ -163,6 +163,12 @@ class Resolver:
             local = self.local(ref) if self.local is not None else None
             if local is not None and local[1] == platform:
                 return Resolved(ref, platform, ref, local[0], None, "local")
+            if local is not None:
+                raise BuildctlError(
+                    f"base image {ref} is a {local[1]} image, not a {platform} one",
+                    hint=f"name a multi-platform base, or set the base for {platform} in "
+                    f'[build.platform_args."{platform}"]',
+                ) from None
             raise BuildctlError(
                 f"base image {ref} for {platform}: {exc.message}",
                 hint="check the reference and the network; a private registry needs its credentials "

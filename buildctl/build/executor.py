@@ -116,9 +116,7 @@ class Builder:
         started = time.monotonic()
         self.log(step.label, f"cook {step.ref} (cache source: {source}){step.note}")
         classic_cache = [step.ref] if source != "none" else []
-        outcome = self._build(
-            step.invocation(self.steps.dockerfile, self.steps.secrets), classic_cache, step.label
-        )
+        outcome = self._build(step.invocation(self.steps.secrets), classic_cache, step.label, step.context)
         return CookResult(
             step.platform,
             step.key,
@@ -138,16 +136,16 @@ class Builder:
         except BuildctlError:
             return False
 
-    def _build(self, inv: Invocation, classic_cache: Sequence[str], who: str) -> BuildOutcome:
-        """One build, by the chosen builder: BuildKit through the docker CLI, or the classic one
-        through the engine's API (which reads only the cache images it is given)."""
+    def _build(self, inv: Invocation, classic_cache: Sequence[str], who: str, context: str) -> BuildOutcome:
+        """One build in `context` (repo-relative; the Dockerfile is relative to the repository
+        too), by the chosen builder: BuildKit through the docker CLI, or the classic one through
+        the engine's API (which reads only the cache images it is given)."""
         sink = partial(self.log, who)
+        folder = self.repo / context if context else self.repo
         if self.steps.builder.kind == "buildkit":
-            return buildkit.run(
-                self.steps.builder, inv, context=self.repo, environ=self.opts.environ, sink=sink
-            )
+            return buildkit.run(self.steps.builder, inv, context=folder, environ=self.opts.environ, sink=sink)
         return self.engine.build(
-            context=self.repo,
+            context=folder,
             dockerfile=inv.dockerfile,
             target=inv.target,
             tag=inv.tag,
@@ -187,8 +185,8 @@ class Builder:
 
     def _build_image(self, service: str, step: ImageStep) -> PlatformImage:
         self.log(service, f"building {step.ref}{step.note}")
-        inv = step.invocation(self.steps.dockerfile, self.steps.secrets)
-        outcome = self._build(inv, step.cache_from, service)
+        inv = step.invocation(self.steps.secrets)
+        outcome = self._build(inv, step.cache_from, service, step.context)
         got = self.engine.image_platform(outcome.image_id)
         if got != step.platform:
             raise BuildctlError(
@@ -302,9 +300,11 @@ def run_builds(
         if not to_build:
             report.cook_skipped = "every service's fingerprint was already in the registry"
             return report
-        needed = platforms.ordered(i.platform for svc in to_build for i in svc.images)
-        for name in needed:  # one after another: each is a full compile that wants every core
-            step = steps.cook(name)
+        # The cooks the images to build take, each once, one after another: each is a full
+        # compile that wants every core. An image whose Dockerfile has no cook takes none.
+        needed = {(c.ref, c.platform): c for svc in to_build for i in svc.images if (c := steps.cook_of(i))}
+        for step in needed.values():
+            name = step.name or step.platform
             try:
                 report.cooks[name] = cooked = builder.cook(step)
                 if steps.push and step.push_image and cooked.cook_step == "compiled":
@@ -312,12 +312,20 @@ def run_builds(
                     cooked.digest = builder.push(step.ref, step.label)
                     cooked.status = "pushed"
             except BuildctlError as exc:
-                report.cooks[name] = CookResult(name, step.key, step.ref, "failed", error=exc.message)
+                report.cooks[name] = CookResult(
+                    step.platform, step.key, step.ref, "failed", error=exc.message
+                )
         ready = []
         for svc in to_build:
             # Without dependencies nothing can build: the service fails with its cook's reason.
             failed = next(
-                (report.cooks[i.platform] for i in svc.images if report.cooks[i.platform].error), None
+                (
+                    cooked
+                    for i in svc.images
+                    if (c := steps.cook_of(i)) is not None
+                    and (cooked := report.cooks[c.name or c.platform]).error
+                ),
+                None,
             )
             if failed is not None:
                 image = svc.repository if svc.pushable else None

@@ -1,5 +1,9 @@
-"""A plan's build, as data: each platform's cook, and each service's images, tags, pushes and
-image indexes, with the exact build arguments of each.
+"""A plan's build, as data: the cooks, and each service's images, tags, pushes and image
+indexes, with the exact Dockerfile, context, target and build arguments of each.
+
+A cook is per Dockerfile, context, platform and the build arguments that reach its `cook`
+stage: services that share all of them share one. A service whose Dockerfile has no `cook`
+stage (one not written for cargo-chef) has no cook: its target is built from its own cache.
 
 Worked out once, by `derive`, from the plan, the head revision and the options alone: no engine,
 no registry (`prepare` reads the revision from git's objects first). `build --dry-run` prints these steps, `plan` shows them, and the executor carries
@@ -9,120 +13,25 @@ them out without deciding anything again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from buildctl import gitrepo, platforms
 from buildctl.build import bases
 from buildctl.build.bases import Resolved, Resolver
-from buildctl.build.buildkit import BuilderChoice, Invocation
+from buildctl.build.buildkit import BuilderChoice
 from buildctl.build.cache_keys import cook_key, cook_ref, service_fingerprints
 from buildctl.build.options import BuildOptions
+from buildctl.build.specs import Spec, specs_of
+from buildctl.build.step_types import BuildSteps, CookStep, ImageStep, ServiceSteps
 from buildctl.config import WorkspaceMap
 from buildctl.detect.revision import Revision, check_buildable
 from buildctl.errors import BuildctlError
 from buildctl.plan import Plan
 
+__all__ = ["BuildSteps", "CookStep", "ImageStep", "ServiceSteps", "derive", "prepare"]
+
 LOCAL_REPOSITORY = "buildctl-local"  # where a service's image lives when the map names no registry
-
-
-@dataclass(frozen=True)
-class CookStep:
-    """The cook stage (every dependency compiled) for one platform, shared by every service."""
-
-    platform: str
-    key: str
-    ref: str  # <registry>/<cache repository>:cook-<key>: the cook image
-    args: Mapping[str, str]
-    label: str  # how the logs name it: "cook", or "cook-<arch>" when there are several
-    cross: bool  # compiled for another platform than the build machine's
-    # What the builder reads the cook from, and writes it to, when the registry holds it: the
-    # cook image (classic; BuildKit's inline cache), or a cache manifest of every stage (buildx
-    # with a driver of its own), `cache_ref`.
-    cache_from: tuple[str, ...] = ()
-    cache_to: tuple[str, ...] = ()
-    cache_ref: str = ""
-    push_image: bool = True  # the cook image itself is what a later build reads
-
-    def invocation(self, dockerfile: str, secrets: tuple[tuple[str, str], ...]) -> Invocation:
-        return Invocation(
-            dockerfile, "cook", self.ref, self.platform, self.args, self.cache_from, self.cache_to, secrets
-        )
-
-    @property
-    def note(self) -> str:
-        return f" for {self.platform}, cross-compiled" if self.cross else ""
-
-
-@dataclass(frozen=True)
-class ImageStep:
-    """One platform's image of a service: the runtime stage, on its platform's cook."""
-
-    platform: str
-    ref: str  # repository:tag this image is built under
-    cook: str  # the cook image it takes its dependencies from
-    args: Mapping[str, str]
-    cross: bool
-    cache_from: tuple[str, ...] = ()
-
-    @property
-    def note(self) -> str:
-        return f" for {self.platform}, cross-compiled" if self.cross else ""
-
-    def invocation(self, dockerfile: str, secrets: tuple[tuple[str, str], ...]) -> Invocation:
-        return Invocation(
-            dockerfile, "runtime", self.ref, self.platform, self.args, self.cache_from, (), secrets
-        )
-
-
-@dataclass(frozen=True)
-class ServiceSteps:
-    service: str
-    repository: str  # the map's image of the service, or buildctl-local/<service>
-    pushable: bool  # the map names a registry, so --push pushes it
-    fingerprint: str
-    tags: tuple[str, ...]  # sha-<commit>, any latest/branch tag, then fp-<fingerprint>
-    images: tuple[ImageStep, ...]  # one per platform
-
-    @property
-    def multi(self) -> bool:
-        """Several platforms: each tag names an OCI image index of their images."""
-        return len(self.images) > 1
-
-    @property
-    def local_tags(self) -> tuple[str, ...]:
-        """Tags the engine adds to a one-platform image after its build (the first is built)."""
-        return () if self.multi else self.tags[1:]
-
-    def pushes(self, push: bool) -> tuple[str, ...]:
-        """What the engine pushes: every tag of a one-platform image, else each platform's image."""
-        if not (push and self.pushable):
-            return ()
-        if self.multi:
-            return tuple(i.ref for i in self.images)
-        return tuple(f"{self.repository}:{tag}" for tag in self.tags)
-
-    def index_tags(self, push: bool) -> tuple[str, ...]:
-        """Tags an image index of the platforms' images is put under, through the registry's API."""
-        return self.tags if push and self.pushable and self.multi else ()
-
-
-@dataclass(frozen=True)
-class BuildSteps:
-    head: str
-    dockerfile: str
-    push: bool
-    builder: BuilderChoice
-    cooks: tuple[CookStep, ...]  # the platforms the services need (every platform of the map for none)
-    services: tuple[ServiceSteps, ...]
-    secrets: tuple[tuple[str, str], ...] = ()  # BuildKit secrets: (id, "env:NAME" | "file:PATH")
-    bases: tuple[Resolved, ...] = ()  # the base images, as each platform's build takes them
-
-    def cook(self, platform: str) -> CookStep:
-        return next(c for c in self.cooks if c.platform == platform)
-
-    def service(self, name: str) -> ServiceSteps:
-        return next(s for s in self.services if s.service == name)
 
 
 def platform_args(
@@ -150,10 +59,27 @@ def _cook(
     *,
     native: str,
     push: bool,
+    where: tuple[str, str, str],  # (Dockerfile, context, the cook's name in a report)
 ) -> CookStep:
+    dockerfile, context, name = where
     # A cook only serves as a cache to the kind of builder that made it.
-    key = cook_key(rev, cfg.dockerfile, {**keyed, "(builder)": builder.kind})
+    key = cook_key(rev, dockerfile, {**keyed, "(builder)": builder.kind})
     ref = cook_ref(cfg, key)
+    step = _cook_step(builder, platform, key, ref, args, label, native=native, push=push)
+    return replace(step, dockerfile=dockerfile, context=context, name=name)
+
+
+def _cook_step(
+    builder: BuilderChoice,
+    platform: str,
+    key: str,
+    ref: str,
+    args: dict[str, str],
+    label: str,
+    *,
+    native: str,
+    push: bool,
+) -> CookStep:
     if builder.registry_cache:
         cache = f"{ref}-{platforms.get(platform).architecture}"
         return CookStep(
@@ -211,41 +137,55 @@ def derive(
         )
     targets = [s for s in plan.services if s.build]
     needed = needed_platforms(plan, cfg)
-    args, used = build_args(rev, cfg, opts, needed, native=native, builder=builder)
-    args = bases.pin(args, used, resolved)
-    # Keys cover more than the arguments: the platform (BuildKit's arguments do not name it) and
-    # the image each base is for it (a local image's id; a registry's is in its pinned reference).
-    keyed = {p: {**args[p], "(platform)": p} for p in needed}
-    for use in used:
-        hit = resolved.get((use.ref, use.platform))
-        if hit is not None:
-            keyed[use.target][f"(base {use.arg})"] = hit.digest
-    cooks = {
-        p: _cook(
-            cfg,
-            rev,
-            builder,
-            p,
-            args[p],
-            keyed[p],
-            "cook" if len(needed) == 1 else f"cook-{platforms.get(p).architecture}",
-            native=native,
-            push=opts.push,
-        )
-        for p in needed
-    }
+    # With nothing to build (warm), every service's cook.
+    specs = specs_of(rev, cfg, [s.name for s in targets] or list(cfg.services))
+    per_file = _per_dockerfile(rev, cfg, opts, needed, specs, native, builder, resolved)
+
+    groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[str]] = {}
+    for name, spec in specs.items():
+        if spec.has_cook:
+            groups.setdefault(spec.group, []).append(name)
+    if not specs:
+        groups[(cfg.dockerfile, "", ())] = []
+    cooks: dict[tuple[tuple[str, str, tuple[tuple[str, str], ...]], str], CookStep] = {}
+    for n, (group, members) in enumerate(groups.items(), start=1):
+        dockerfile, context, extra = group
+        args, keyed, _ = per_file[dockerfile]
+        wanted = [p for p in needed if not targets or any(p in plan_platforms(plan, m) for m in members)]
+        for p in wanted:
+            arch = platforms.get(p).architecture
+            label = "cook" + (f"-{n}" if len(groups) > 1 else "") + (f"-{arch}" if len(needed) > 1 else "")
+            context_key = {"(context)": context} if context else {}
+            cooks[(group, p)] = _cook(
+                cfg,
+                rev,
+                builder,
+                p,
+                {**args[p], **dict(extra)},
+                {**keyed[p], **dict(extra), **context_key},
+                label,
+                native=native,
+                push=opts.push,
+                where=(dockerfile, context, p if len(groups) == 1 else label),
+            )
 
     # A service's fingerprint covers the arguments of every platform it is built for.
-    groups: dict[tuple[str, ...], dict[str, str]] = {}
+    fp_groups: dict[tuple[tuple[str, ...], str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
     for svc in targets:
-        groups.setdefault(svc.platforms, {})[svc.name] = svc.crate
+        spec = specs[svc.name]
+        fp_groups.setdefault((svc.platforms, spec.dockerfile, tuple(sorted(spec.keyed().items()))), {})[
+            svc.name
+        ] = svc.crate
     fps: dict[str, str] = {}
-    for names, crates in groups.items():
-        fp_args = platforms.fingerprint_args({p: keyed[p] for p in names})
-        fps.update(service_fingerprints(rev, crates, cfg.dockerfile, fp_args))
+    for (names, dockerfile, extra), crates in fp_groups.items():
+        keyed = per_file[dockerfile][1]
+        fp_args = platforms.fingerprint_args({p: {**keyed[p], **dict(extra)} for p in names})
+        fps.update(service_fingerprints(rev, crates, dockerfile, fp_args))
 
     services = []
     for svc in targets:
+        spec = specs[svc.name]
+        args = per_file[spec.dockerfile][0]
         repository = svc.image or f"{LOCAL_REPOSITORY}/{svc.name}"
         tags = (*svc.tags, f"fp-{fps[svc.name]}")
         multi = len(svc.platforms) > 1
@@ -255,20 +195,39 @@ def derive(
             "CREATED": created,
             "SOURCE_URL": cfg.build.source_url or source_url,
         }
-        images = tuple(
-            ImageStep(
-                platform=p,
-                ref=f"{repository}:{platforms.image_tag(tags[0], p, multi=multi)}",
-                cook=cooks[p].ref,
-                args={**args[p], **stamp},
-                cross=p != native,
-                cache_from=cooks[p].cache_from if builder.kind == "buildkit" else (cooks[p].ref,),
+        images = []
+        for p in svc.platforms:
+            cook = cooks.get((spec.group, p)) if spec.has_cook else None
+            cache_from = (
+                () if cook is None else cook.cache_from if builder.kind == "buildkit" else (cook.ref,)
             )
-            for p in svc.platforms
-        )
+            images.append(
+                ImageStep(
+                    platform=p,
+                    ref=f"{repository}:{platforms.image_tag(tags[0], p, multi=multi)}",
+                    cook=cook.ref if cook is not None else "",
+                    args={**args[p], **stamp, **spec.args},
+                    cross=p != native,
+                    cache_from=cache_from,
+                    dockerfile=spec.dockerfile,
+                    context=spec.context,
+                    target=spec.target,
+                )
+            )
         services.append(
-            ServiceSteps(svc.name, repository, svc.image is not None, fps[svc.name], tags, images)
+            ServiceSteps(
+                svc.name,
+                repository,
+                svc.image is not None,
+                fps[svc.name],
+                tags,
+                tuple(images),
+                spec.dockerfile,
+                spec.context,
+                spec.target,
+            )
         )
+    used = [u for _, _, file_used in per_file.values() for u in file_used]
     return BuildSteps(
         plan.head,
         cfg.dockerfile,
@@ -279,6 +238,41 @@ def derive(
         secrets,
         tuple(dict.fromkeys(resolved[(u.ref, u.platform)] for u in used if (u.ref, u.platform) in resolved)),
     )
+
+
+def plan_platforms(plan: Plan, service: str) -> tuple[str, ...]:
+    found = plan.service(service)
+    return found.platforms if found is not None else ()
+
+
+Keyed = dict[str, dict[str, str]]
+
+
+def _per_dockerfile(
+    rev: Revision,
+    cfg: WorkspaceMap,
+    opts: BuildOptions,
+    needed: list[str],
+    specs: Mapping[str, Spec],
+    native: str,
+    builder: BuilderChoice,
+    resolved: Mapping[tuple[str, str], Resolved],
+) -> dict[str, tuple[Keyed, Keyed, list[bases.BaseUse]]]:
+    """Per Dockerfile: each platform's build arguments with its bases pinned, what the keys of
+    that platform cover, and the base images it takes."""
+    out: dict[str, tuple[Keyed, Keyed, list[bases.BaseUse]]] = {}
+    for dockerfile in dict.fromkeys([s.dockerfile for s in specs.values()] or [cfg.dockerfile]):
+        raw, used = build_args(rev, cfg, opts, needed, native=native, builder=builder, dockerfile=dockerfile)
+        args = bases.pin(raw, used, resolved)
+        # Keys cover more than the arguments: the platform (BuildKit's arguments do not name it) and
+        # the image each base is for it (a local image's id; a registry's is in its pinned reference).
+        keyed = {p: {**args[p], "(platform)": p} for p in needed}
+        for use in used:
+            hit = resolved.get((use.ref, use.platform))
+            if hit is not None:
+                keyed[use.target][f"(base {use.arg})"] = hit.digest
+        out[dockerfile] = (args, keyed, used)
+    return out
 
 
 def needed_platforms(plan: Plan, cfg: WorkspaceMap) -> list[str]:
@@ -294,10 +288,12 @@ def build_args(
     *,
     native: str,
     builder: BuilderChoice,
+    dockerfile: str | None = None,
 ) -> tuple[dict[str, dict[str, str]], list[bases.BaseUse]]:
-    """Each platform's build arguments, and the base images they make its build take."""
+    """Each platform's build arguments, and the base images they make a build from `dockerfile`
+    (the map's by default) take."""
     args = {p: platform_args(cfg, opts, p, native, builder) for p in needed}
-    return args, bases.uses(rev.snap.text(cfg.dockerfile) or "", args, native)
+    return args, bases.uses(rev.snap.text(dockerfile or cfg.dockerfile) or "", args, native)
 
 
 def prepare(
@@ -321,7 +317,10 @@ def prepare(
     resolved: dict[tuple[str, str], Resolved] = {}
     problems: list[BuildctlError] = []
     if resolver is not None:
-        _, used = build_args(rev, cfg, opts, needed_platforms(plan, cfg), native=native, builder=builder)
+        needed = needed_platforms(plan, cfg)
+        specs = specs_of(rev, cfg, targets or list(cfg.services))
+        found = _per_dockerfile(rev, cfg, opts, needed, specs, native, builder, {})
+        used = [u for _, _, file_used in found.values() for u in file_used]
         resolved, problems = bases.resolve_all(resolver, used)
     steps = derive(
         plan,
@@ -334,4 +333,14 @@ def prepare(
         resolved=resolved,
         source_url="" if cfg.build.source_url else gitrepo.source_url(repo, opts.environ),
     )
+    for ident, source in steps.secrets:
+        kind, _, name = source.partition(":")
+        if kind == "env" and name not in opts.environ:
+            problems.append(
+                BuildctlError(
+                    f"build secret '{ident}' comes from the environment variable {name}, which is not set",
+                    file=cfg.file,
+                    hint=f"set {name} in the job's environment (from a repository secret)",
+                )
+            )
     return steps, problems

@@ -48,11 +48,10 @@ def _relative(repo: Path, path: Path) -> str:
 )
 @click.option(
     "--install",
-    metavar="SPEC",
-    default="buildctl",
-    show_default=True,
-    help="With --from-workflow: what the new step installs with `pipx install` (a pip requirement, "
-    "e.g. git+https://github.com/OWNER/buildctl@<commit>).",
+    metavar="OWNER/REPO@COMMIT",
+    help="With --from-workflow: the buildctl commit the new step installs, pinned as docs/install.md "
+    "says (its hash-pinned requirements, then buildctl from that commit).  [default: the commit this "
+    "buildctl was installed from, when pip recorded one]",
 )
 @pass_app
 def command(
@@ -62,7 +61,7 @@ def command(
     workflow: Path | None,
     step_id: str | None,
     write_workflow: bool,
-    install: str,
+    install: str | None,
 ) -> None:
     """Scan the repository and write its workspace-map.toml: the Cargo workspace, one service per
     deployed binary, the registry, and rules for the files that are not crates. Every guess is a
@@ -105,7 +104,8 @@ def command(
             click.echo(printable(line), err=True)
     writes: dict[Path, str] = {} if to_stdout else {target: text}
     if migration is not None and write_workflow:
-        writes[wf_path] = migration.edit.text
+        edited = repo / migration.edit.file if migration.edit.file != wf_rel else wf_path
+        writes[edited] = migration.edit.text
     with atomic.deferred_signals():
         atomic.write_all(writes)  # the map and the workflow together, or neither
     if to_stdout:
@@ -113,13 +113,14 @@ def command(
     else:
         click.echo(f"wrote {rel}: {len(proposal.services)} service(s); next: buildctl check", err=True)
     if migration is not None:
+        edit = migration.edit
         if write_workflow:
-            click.echo(f"wrote {wf_rel}: the paths-filter step now runs buildctl affected", err=True)
+            click.echo(f"wrote {edit.file}: the paths-filter step now runs buildctl affected", err=True)
         diff = difflib.unified_diff(
-            wf_text.splitlines(keepends=True),
-            migration.edit.text.splitlines(keepends=True),
-            fromfile=f"a/{wf_rel}",
-            tofile=f"b/{wf_rel}",
+            edit.original.splitlines(keepends=True),
+            edit.text.splitlines(keepends=True),
+            fromfile=f"a/{edit.file}",
+            tofile=f"b/{edit.file}",
         )
         click.echo("".join(diff), nl=False)
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from buildctl import deployed
 from buildctl.config import WorkspaceMap, check_service_name
-from buildctl.deploy import kustomize
+from buildctl.deploy import helm, kustomize
 from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean
 
@@ -159,13 +159,17 @@ class Outcome:
         return {c.file: c.after for c in self.updated}
 
     def diff(self) -> str:
-        out: list[str] = []
+        """One unified diff per file, from before the first edit to after the last."""
+        first: dict[str, str] = {}
         for c in self.updated:
+            first.setdefault(c.file, c.before)
+        out: list[str] = []
+        for file, before in first.items():
             lines = difflib.unified_diff(
-                c.before.splitlines(keepends=True),
-                c.after.splitlines(keepends=True),
-                f"a/{c.file}",
-                f"b/{c.file}",
+                before.splitlines(keepends=True),
+                self.files[file].splitlines(keepends=True),
+                f"a/{file}",
+                f"b/{file}",
             )
             out.extend(
                 line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
@@ -242,34 +246,58 @@ def base_image(service: str, file: str, text: str, read: Reader) -> str:
 
 
 def compute(cfg: WorkspaceMap, requests: Iterable[Request], read: Reader, is_ancestor: Ancestry) -> Outcome:
-    """The change to each kustomization; raises on the first problem, before anything is written."""
+    """The change to each service's deployment file; raises on the first problem, before anything
+    is written. Services that share a file (one Helm values file for several) edit it in turn."""
     changes = []
+    edited: dict[str, str] = {}
+
+    def current_text(path: str) -> str | None:
+        return edited[path] if path in edited else read(path)
+
     for req in requests:
+        deploy = cfg.deploy_of(req.service)
         image = cfg.image(req.service)
-        if image is None:
+        if deploy.kind == "none" or deploy.file is None:
+            note = 'deploy = "none": built and pushed only, nothing to bump'
+            changes.append(Change(req.service, "", image or "", "skipped", None, req.ref, note, "", ""))
+            continue
+        if image is None and deploy.kind == "kustomize":
             raise BuildctlError("the map has no [workspace] registry, so no image to deploy", file=cfg.file)
-        path = cfg.kustomization(req.service)
-        before = read(path)
+        path = deploy.file
+        before = current_text(path)
         if before is None:
             raise BuildctlError(
-                f"{req.service} has no kustomization",
+                f"{req.service} has no kustomization"
+                if deploy.kind == "kustomize"
+                else f"{req.service} has no Helm values file",
                 file=path,
-                hint="create the overlay, or fix the map's deployments",
+                hint="create it, or fix the map's deployments (or the service's `values`)",
             )
-        entry = kustomize.current(before, path, image)
-        old = None if entry is None else (f"{entry.tag}@{entry.digest}" if entry.digest else entry.tag)
-        if entry is not None and _newer(entry.tag, req.tag, is_ancestor):
-            note = f"deployed {short(entry.tag or '')} is newer than {short(req.tag)}; not moving it back"
-            changes.append(Change(req.service, path, image, "skipped", old, req.ref, note, before, before))
+        if deploy.kind == "helm":
+            found = helm.current(before, path, deploy.keys)
+            have_tag, have_digest = found.tag, found.digest or None
+            entry_exists = True
+        else:
+            entry = kustomize.current(before, path, image or "")
+            have_tag, have_digest = (entry.tag, entry.digest) if entry is not None else (None, None)
+            entry_exists = entry is not None
+        old = None if not entry_exists else (f"{have_tag}@{have_digest}" if have_digest else have_tag)
+        shown = image or deploy.keys.repository
+        if entry_exists and _newer(have_tag, req.tag, is_ancestor):
+            note = f"deployed {short(have_tag or '')} is newer than {short(req.tag)}; not moving it back"
+            changes.append(Change(req.service, path, shown, "skipped", old, req.ref, note, before, before))
             continue
-        if entry is None:
+        keep = have_digest if have_tag == req.tag and not req.digest else req.digest
+        note = ""
+        if deploy.kind == "helm":
+            after = helm.set_image(before, path, deploy.keys, image, req.tag, keep)
+        elif not entry_exists:
             name = base_image(req.service, path, before, read)
-            after = kustomize.add_image(before, path, name, image, req.tag, req.digest)
+            after = kustomize.add_image(before, path, name, image or "", req.tag, req.digest)
             note = f"added an images entry for {name}"
         else:
-            keep = entry.digest if entry.tag == req.tag and not req.digest else req.digest
-            after = kustomize.set_image(before, path, image, req.tag, keep)
-            note = ""
+            after = kustomize.set_image(before, path, image or "", req.tag, keep)
         status: Status = "updated" if after != before else "unchanged"
-        changes.append(Change(req.service, path, image, status, old, req.ref, note, before, after))
+        edited[path] = after
+        changes.append(Change(req.service, path, shown, status, old, req.ref, note, before, after))
     return Outcome(tuple(changes))

@@ -223,18 +223,18 @@ def add_image(text: str, file: str, name: str, new_name: str, tag: str, digest: 
     return _verified(text, new, file, expect)
 
 
-def _plain(data: Any) -> Any:
+def plain(data: Any) -> Any:
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): plain(v) for k, v in data.items()}
     if isinstance(data, list):
-        return [_plain(v) for v in data]
+        return [plain(v) for v in data]
     return data
 
 
 def _verified(old: str, new: str, file: str, expect: Callable[[Any], None]) -> str:
-    want = _plain(load(old, file))
+    want = plain(load(old, file))
     expect(want)
-    if _plain(load(new, file)) != want:
+    if plain(load(new, file)) != want:
         raise BuildctlError(
             "buildctl could not edit this file without changing its meaning elsewhere",
             file=file,

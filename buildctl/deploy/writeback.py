@@ -134,7 +134,8 @@ def _commit(repo: git.Repo, outcome: Outcome) -> str | None:
         except BaseException:
             with contextlib.suppress(git.GitCommandError):
                 repo.git.reset("--quiet", "--", *files)
-            atomic.write_all({root / c.file: c.before for c in outcome.updated})
+            # the text before the first edit of each file (several services may share one)
+            atomic.write_all({root / c.file: c.before for c in reversed(outcome.updated)})
             raise
     return repo.head.commit.hexsha
 

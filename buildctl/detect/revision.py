@@ -87,15 +87,47 @@ def service_problems(
                 f"service '{name}' maps to crate '{crate.name}', a library: it has no binary to ship",
                 f"set `crate` under [services.{name}] to the binary crate, or remove the service",
             )
-        elif name not in crate.bins and len(crate.bins) > 1:
+        elif svc.bin and svc.bin not in crate.bins:
+            yield ServiceProblem(
+                "error",
+                name,
+                "bin",
+                f"service '{name}': crate '{crate.name}' has no binary '{svc.bin}' (it has {', '.join(crate.bins)})",
+                f"set `bin` under [services.{name}] to one of them",
+            )
+        elif not svc.bin and name not in crate.bins and len(crate.bins) > 1:
             yield ServiceProblem(
                 "warning",
                 name,
                 None,
                 f"service '{name}': crate '{crate.name}' has several binaries "
                 f"({', '.join(crate.bins)}) and none is named '{name}'",
-                "name the service after the binary it ships",
+                f'say which one it ships: bin = "{crate.bins[0]}" under [services.{name}]',
             )
+
+
+def absent_services(cfg: WorkspaceMap, head: Revision) -> dict[str, str]:
+    """Services whose crate `head` (a commit) does not have, each with why it has no build
+    there: old history compared with today's map. A crate that the working tree does not have
+    either is a mistake in the map, and an error."""
+    out: dict[str, str] = {}
+    worktree: Workspace | None = None
+    for problem in service_problems(cfg, head.ws):
+        if problem.key != "crate":
+            continue
+        crate = cfg.services[problem.service].crate
+        if head.snap.rev is None:
+            raise problem.error(cfg)
+        if worktree is None:
+            worktree = Revision(Snapshot.worktree(head.snap.repo), head.root).ws
+        member = worktree.crates.get(crate)
+        if member is None or not member.member:
+            raise problem.error(cfg)
+        out[problem.service] = (
+            f"no build: crate '{crate}' is not in the workspace at {head.snap.rev[:12]} "
+            "(it came later; the map is today's)"
+        )
+    return out
 
 
 def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:

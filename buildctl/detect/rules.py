@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from buildctl.config import WorkspaceMap
 from buildctl.detect import cargo_lock, cargo_toml
-from buildctl.detect.revision import Revision, check_services
+from buildctl.detect.filters import FilterSet
+from buildctl.detect.revision import Revision, absent_services
 from buildctl.detect.workspace import join
 from buildctl.gitrepo import Change
 from buildctl.globs import GlobSet
@@ -36,6 +37,11 @@ class Effect:
 
 
 class Detector:
+    """Decides, per service, from the changed paths. `run` returns an Effect per affected
+    service; a service whose crate the head revision does not have gets one with neither build
+    nor deploy and the reason; and each of the map's `[filters]` that a change matches gets one
+    under the filter's name (never a service's: the map refuses that) with `build` set."""
+
     def __init__(self, cfg: WorkspaceMap, head: Revision, base: Callable[[], Revision | None]) -> None:
         self.cfg = cfg
         self.head = head
@@ -47,6 +53,14 @@ class Detector:
         self.crate_changes: dict[str, list[str]] = {}
         self.touched: set[str] = set()  # crates on the chain of some reason
         self._inputs = GlobSet.of(p for s in cfg.services.values() for p in s.inputs.patterns)
+        self._build_files: dict[str, list[str]] = {}
+        for svc in cfg.services.values():
+            for path in svc.build_files:
+                self._build_files.setdefault(path, []).append(svc.name)
+        self._crate_inputs = GlobSet.of(p for g in cfg.crate_inputs.values() for p in g.patterns)
+        contexts = cfg.contexts()
+        self._contexts = () if "" in contexts or not contexts else tuple(c + "/" for c in contexts)
+        self.skipped: dict[str, str] = {}  # service -> why it has no build at head
         self._deploy_prefix = cfg.deployments + "/" if cfg.deployments else ""
         self._root_manifest_path = join(cfg.root, "Cargo.toml")
         self._root_lock_path = join(cfg.root, "Cargo.lock")
@@ -66,7 +80,8 @@ class Detector:
             self._effect(name).add(reason, build=build)
 
     def run(self, changes: Iterable[Change]) -> dict[str, Effect]:
-        check_services(self.cfg, self.head.ws)
+        self.skipped = absent_services(self.cfg, self.head)
+        changes = list(changes)
         paths = sorted({p for c in changes for p in c.paths()})
         # Reasons of one kind for one service are grouped: the first path, then "(+N more)".
         grouped: dict[tuple[str | None, str, bool], list[str]] = {}
@@ -80,10 +95,13 @@ class Detector:
                 note(None, kind, f"build_all: {path} (matches {detail})", build=True)
             elif kind == "deploy_all":
                 note(None, kind, f"deploy_all: {path} (matches {detail})", build=False)
-            elif kind == "input":
+            elif kind in ("input", "crate_input"):
                 for svc in self.cfg.services.values():
                     if glob := svc.inputs.match(path):
                         note(svc.name, kind, f"input: {path} (matches {glob})", build=True)
+                for name in self._build_files.get(path, ()):
+                    note(name, "build_file", f"build file: {path}", build=True)
+                self._crate_input(path)
             elif kind == "deployment":
                 note(detail, kind, f"deploy: {path}", build=False)
             elif kind == "root_manifest":
@@ -101,7 +119,14 @@ class Detector:
             else:
                 self._effect(service).add(reason, build=build)
         self._propagate()
-        return dict(sorted(self.effects.items()))
+        for name, why in self.skipped.items():
+            self.effects[name] = Effect(reasons=[why])
+        effects = dict(sorted(self.effects.items()))
+        for name, match in FilterSet(self.cfg.filters).evaluate(changes).items():
+            effects[name] = Effect(
+                build=True, reasons=[f"filter {name}: {match.path} (matches {match.rule})"]
+            )
+        return effects
 
     def classify(self, path: str) -> tuple[str, str]:
         """What owns `path`: (kind, detail), in the order the rules take precedence."""
@@ -110,8 +135,10 @@ class Detector:
             return "build_all", glob
         if glob := rules.deploy_all.match(path):
             return "deploy_all", glob
-        if self._inputs and self._inputs.match(path):
+        if (self._inputs and self._inputs.match(path)) or path in self._build_files:
             return "input", ""
+        if self._crate_inputs and self._crate_inputs.match(path):
+            return "crate_input", ""
         if self._deploy_prefix and path.startswith(self._deploy_prefix):
             svc_dir, sep, _ = path[len(self._deploy_prefix) :].partition("/")
             if sep and svc_dir in self.cfg.services:
@@ -125,7 +152,19 @@ class Detector:
         owner = self._owner(path)
         if owner is not None:
             return "crate", owner
+        if self._contexts and not path.startswith(self._contexts):
+            return "outside", ""  # in no service's build context: it cannot change an image
         return "unowned", ""
+
+    def _crate_input(self, path: str) -> None:
+        """A file a crate's build reads from outside it: that crate changed (and the crate that
+        holds the file, if one does)."""
+        for crate, globs in self.cfg.crate_inputs.items():
+            if globs.match(path):
+                self.crate_changes.setdefault(crate, []).append(path)
+        owner = self._owner(path)
+        if owner is not None:
+            self._crate_file(owner, path)
 
     def _owner(self, path: str) -> str | None:
         owner = self.head.ws.owner(path)
@@ -182,7 +221,7 @@ class Detector:
                 self._effect(service).add(f"{path}: {changed[key]} -> {names}", build=True)
 
     def _propagate(self) -> None:
-        services = set(self.crate_of)
+        services = {c for c, name in self.crate_of.items() if name not in self.skipped}
         for crate, whys in sorted(self.crate_changes.items()):
             side = self.head if crate in self.head.ws.crates else self.base
             if side is None:

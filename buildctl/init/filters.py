@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from buildctl import yamlfile
 from buildctl.errors import BuildctlError
 from buildctl.globs import validate
 from buildctl.init.workflow import StepRef, steps
+from buildctl.mapmodel import CHANGE_TYPES, FilterRule
 from buildctl.yamlfile import get, scalar
 
 PATHS_FILTER = "dorny/paths-filter"
@@ -21,7 +22,9 @@ PATHS_FILTER = "dorny/paths-filter"
 class Filter:
     name: str
     globs: tuple[str, ...]
-    dropped: tuple[str, ...] = ()  # what could not be carried over, and why
+    dropped: tuple[str, ...] = ()  # what a service's inputs cannot take, and why
+    rules: tuple[FilterRule, ...] = ()  # every rule as written, for a filter kept as a filter
+    every: bool = False  # paths-filter's predicate-quantifier: every
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,46 @@ class FilterStep(StepRef):
     filters: tuple[Filter, ...]
 
 
-def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], str | None]) -> FilterStep:
-    """The workflow's paths-filter step (the one with `step_id`, when there are several)."""
+def _local_uses(root: Any) -> list[str]:
+    """The composite actions and reusable workflows of this repository a workflow calls."""
+    out = []
+    for node in _mappings(root):
+        uses = scalar(get(node, "uses")) or ""
+        if uses.startswith("./"):
+            out.append(posixpath.normpath(uses.split("@")[0]))
+    return out
+
+
+def _mappings(node: Any) -> Any:
+    from buildctl.yamlfile import kind
+
+    if kind(node) == "Mapping":
+        yield node
+        for _, value in node.value:
+            yield from _mappings(value)
+    elif kind(node) == "Sequence":
+        for value in node.value:
+            yield from _mappings(value)
+
+
+def find_step(
+    text: str, file: str, step_id: str | None, read: Callable[[str], str | None]
+) -> tuple[FilterStep, str, str]:
+    """The paths-filter step (the one with `step_id`, when there are several): in the workflow,
+    else in a composite action or reusable workflow of this repository that it uses. Returns
+    the step, and the file that holds it with that file's text."""
     root = yamlfile.compose(text, file)
     found = [
         (job, index, step)
         for job, _, index, step in steps(root)
         if (scalar(get(step, "uses")) or "").startswith(PATHS_FILTER)
     ]
+    if not found:
+        for used in _local_uses(root):
+            for candidate in (used, f"{used}/action.yml", f"{used}/action.yaml"):
+                other = read(candidate) if candidate.endswith((".yml", ".yaml")) else None
+                if other is not None and PATHS_FILTER in other:
+                    return find_step(other, candidate, step_id, read)
     ids = [scalar(get(step, "id")) for _, _, step in found]
     if step_id is not None:
         found = [f for f, i in zip(found, ids, strict=True) if i == step_id]
@@ -45,7 +80,8 @@ def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], s
         raise BuildctlError(
             "no step uses dorny/paths-filter" + (f" with id {step_id!r}" if step_id else ""),
             file=file,
-            hint="pass the workflow whose job runs dorny/paths-filter"
+            hint="pass the workflow whose job (or a composite action or reusable workflow it uses) "
+            "runs dorny/paths-filter"
             + (f" (its ids here: {', '.join(i or '-' for i in ids)})" if ids else ""),
         )
     if len(found) > 1:
@@ -86,7 +122,9 @@ def find_step(text: str, file: str, step_id: str | None, read: Callable[[str], s
                 hint="paths-filter reads it relative to the repository root; fix the path",
             )
         filters = parse_filters(filters_text, source)
-    return FilterStep(file, job, index, scalar(get(step, "id")), options, source, tuple(filters))
+    if options.get("predicate-quantifier") == "every":
+        filters = [replace(f, every=True) for f in filters]
+    return FilterStep(file, job, index, scalar(get(step, "id")), options, source, tuple(filters)), file, text
 
 
 def parse_filters(text: str, file: str, line: int = 1) -> list[Filter]:
@@ -112,8 +150,42 @@ def parse_filters(text: str, file: str, line: int = 1) -> list[Filter]:
                 dropped.append(f"{g!r} ({problem})")
             else:
                 kept.append(g.removeprefix("./"))
-        out.append(Filter(str(name), tuple(kept), tuple(dropped)))
+        out.append(Filter(str(name), tuple(kept), tuple(dropped), tuple(_rules(rules, file, line))))
     return out
+
+
+def _rules(value: Any, file: str, line: int, changes: frozenset[str] = frozenset()) -> list[FilterRule]:
+    """Every rule of a filter, as paths-filter reads it (for a filter kept as a filter)."""
+    if isinstance(value, str):
+        negated = value.startswith("!")
+        glob = value[1:] if negated else value
+        glob = glob.removeprefix("./")
+        if validate(glob):
+            raise BuildctlError(
+                f"the paths-filter rule {value!r} is not a glob buildctl can evaluate: {validate(glob)}",
+                file=file,
+                line=line,
+                hint="fix the rule in the workflow, then migrate",
+            )
+        return [FilterRule(glob, negated, changes)]
+    if isinstance(value, list):
+        return [r for item in value for r in _rules(item, file, line, changes)]
+    if isinstance(value, dict):
+        out = []
+        for kinds, item in value.items():
+            found = frozenset(k.strip() for k in str(kinds).split("|"))
+            if not found <= set(CHANGE_TYPES):
+                raise BuildctlError(
+                    f"the paths-filter change type {kinds!r} is not one buildctl can evaluate "
+                    f"({', '.join(CHANGE_TYPES)})",
+                    file=file,
+                    line=line,
+                    hint="git lists renames as a deletion and an addition, as paths-filter does; "
+                    "rewrite the rule with those",
+                )
+            out += _rules(item, file, line, found)
+        return out
+    return []
 
 
 def _flatten(value: Any, out: list[str], dropped: list[str]) -> None:

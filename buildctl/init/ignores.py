@@ -82,19 +82,38 @@ class DockerIgnore:
         return verdict
 
 
-def ignores(s: Scan, deployments: str, covered: GlobSet, dockerfile: str) -> tuple[list[Rule], list[str]]:
+def ignores(
+    s: Scan, deployments: str, covered: GlobSet, dockerfile: str, contexts: set[str] | None = None
+) -> tuple[list[Rule], list[str]]:
+    """Rules for the paths that cannot change an image, and the top-level entries left unowned.
+    Paths outside every build context (`contexts`) need neither: nothing can build them."""
     ws = s.workspace
     crate_dirs = {d for d in ws.by_dir if d}
+    within = sorted(c for c in (contexts or {""}) if c)
+    context = within[0] if len(within) == 1 and "" not in (contexts or {""}) else ""
     dockerignore_path = (
-        f"{dockerfile}.dockerignore" if f"{dockerfile}.dockerignore" in s.files else ".dockerignore"
+        f"{dockerfile}.dockerignore"
+        if f"{dockerfile}.dockerignore" in s.files
+        else posixpath.join(context, ".dockerignore")
+        if context
+        else ".dockerignore"
     )
     dockerignore_text = s.text(dockerignore_path) if dockerignore_path in s.files else None
-    context = DockerIgnore.parse(dockerignore_text) if dockerignore_text is not None else None
+    docker_context = DockerIgnore.parse(dockerignore_text) if dockerignore_text is not None else None
     special = {join(s.root, "Cargo.toml"), join(s.root, "Cargo.lock"), s.map_file}
     rules: list[Rule] = []
     if not posixpath.isabs(s.map_file) and not s.map_file.startswith("../"):
         rules.append(Rule(escape_glob(s.map_file), "buildctl's map: it steers detection, it is not built"))
     left: list[str] = []
+    anchors = {c + "/" for c in within} if "" not in (contexts or {""}) else set()
+
+    def outside(entry: str) -> bool:
+        return bool(anchors) and not any(entry.startswith(a) or a.startswith(entry) for a in anchors)
+
+    def excluded(path: str) -> bool:
+        if docker_context is None:
+            return False
+        return docker_context.excluded(path[len(context) + 1 :] if context else path)
 
     def visit(prefix: str, paths: list[str]) -> None:
         children: dict[str, list[str]] = {}
@@ -105,15 +124,19 @@ def ignores(s: Scan, deployments: str, covered: GlobSet, dockerfile: str) -> tup
         for entry, under in sorted(children.items()):
             is_dir = entry.endswith("/")
             name = entry.rstrip("/")
-            if name in crate_dirs or name in special or name == deployments:
+            if name in crate_dirs or name in special or name == deployments or outside(entry):
                 continue
-            if is_dir and (any(d.startswith(entry) for d in crate_dirs) or deployments.startswith(entry)):
+            if is_dir and (
+                any(d.startswith(entry) for d in crate_dirs)
+                or deployments.startswith(entry)
+                or any(a.startswith(entry) and a != entry for a in anchors)
+            ):
                 visit(entry, under)
                 continue
             if all(covered.match(p) for p in under):
                 continue
             glob = f"{escape_glob(name)}/**" if is_dir else escape_glob(name)
-            if context is not None and all(context.excluded(p) for p in under):
+            if docker_context is not None and all(excluded(p) for p in under):
                 rules.append(Rule(glob, f"not in the Docker build context ({dockerignore_path})"))
                 continue
             why = _tooling(s, name, is_dir, under)

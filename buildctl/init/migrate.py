@@ -20,6 +20,7 @@ rule. A glob that matches no file yet is covered only when it lies inside a crat
 from __future__ import annotations
 
 import functools
+import json
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -31,11 +32,13 @@ from buildctl.detect.revision import Revision
 from buildctl.detect.rules import Detector
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import Crate
+from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
 from buildctl.init.filters import Filter, FilterStep, find_step
-from buildctl.init.proposal import Proposal, Rule, ServiceGuess, escape_glob, with_inputs
+from buildctl.init.proposal import FilterGuess, Proposal, Rule, ServiceGuess, escape_glob, with_inputs
 from buildctl.init.render import render
 from buildctl.init.workflow import Edit, edit_workflow
+from buildctl.mapmodel import BUILDCTL_OUTPUTS, FILTER_NAME, FilterRule
 
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 _RULE_LABELS = {
@@ -283,9 +286,9 @@ class Migration:
         out = [f"{s.file}: job '{s.job}', step '{s.step_id or '-'}', {len(s.filters)} filter(s) ({s.source})"]
         for plan in self.plans:
             f = plan.filter
-            target = ", ".join(plan.services) or "no service"
+            target = ", ".join(plan.services) or "a buildctl filter of the same name (no service)"
             out.append(f"  filter '{f.name}' -> {target} ({plan.why})")
-            for note in f.dropped:
+            for note in f.dropped if plan.services else ():  # a kept filter keeps every rule
                 out.append(f"    dropped {note}")
             for service, verdicts in plan.verdicts.items():
                 prefix = f"[{service}] " if len(plan.services) > 1 else ""
@@ -308,6 +311,40 @@ class Migration:
         return out
 
 
+def _kept(plans: Sequence[FilterPlan], file: str) -> tuple[FilterGuess, ...]:
+    """The filters no service stands for, kept as buildctl filters of the same names; refused
+    (before anything is written) where a name cannot be an output of its own."""
+    out = []
+    for plan in plans:
+        f = plan.filter
+        if f.name in BUILDCTL_OUTPUTS:
+            raise BuildctlError(
+                f"filter '{f.name}' has the name of an output buildctl writes itself (a list of services, "
+                "not true/false): the jobs that read it would read something else",
+                file=file,
+                hint=f"rename the filter and what reads steps.<id>.outputs.{f.name}, then migrate",
+            )
+        if plan.services:
+            continue
+        if not FILTER_NAME.match(f.name) or not f.rules:
+            raise BuildctlError(
+                f"filter {f.name!r} cannot be kept: "
+                + ("it has no rule" if not f.rules else "its name is not one an output can have"),
+                file=file,
+                hint="rename or fix the filter in the workflow, then migrate",
+            )
+        rules = tuple(_rule_text(r) for r in f.rules)
+        out.append(FilterGuess(f.name, rules, f.every, f"paths-filter's filter of {file}: no service"))
+    return tuple(out)
+
+
+def _rule_text(rule: FilterRule) -> str:
+    glob = json.dumps(("!" if rule.negated else "") + rule.glob)
+    if rule.changes:
+        return "{ " + json.dumps("|".join(sorted(rule.changes))) + f" = {glob} }}"
+    return glob
+
+
 def migrate(
     snap: Snapshot,
     proposal: Proposal,
@@ -315,11 +352,13 @@ def migrate(
     workflow_file: str,
     *,
     step_id: str | None = None,
-    install: str = "buildctl",
+    install: str | None = None,
 ) -> Migration:
-    step = find_step(workflow_text, workflow_file, step_id, snap.text)
+    step, file, text = find_step(workflow_text, workflow_file, step_id, snap.text)
     judge = Judge(snap, proposal)
-    plans, promoted = assign(step.filters, proposal, judge, workflow_file)
-    updated = with_inputs(proposal, inputs_of(plans), snap.files, promoted)
-    edit = edit_workflow(workflow_text, step, {p.filter.name: p.services for p in plans}, install)
+    plans, promoted = assign(step.filters, proposal, judge, file)
+    kept = _kept(plans, file)
+    updated = replace(with_inputs(proposal, inputs_of(plans), snap.files, promoted), filters=kept)
+    outputs = {p.filter.name: p.services or (p.filter.name,) for p in plans}
+    edit = edit_workflow(text, step, outputs, install)
     return Migration(step, updated, tuple(plans), edit)

@@ -11,6 +11,7 @@ from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import Workspace
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
+from buildctl.mapmodel import DEFAULT_BIN_ARG, DEFAULT_TARGET, ImageKeys
 
 DEFAULT_DOCKERFILE = "Dockerfile.service"
 DEFAULT_DEPLOYMENTS = "deployments"
@@ -29,6 +30,15 @@ class ServiceGuess:
     dir: str
     why: str
     inputs: tuple[Rule, ...] = ()
+    # How it is built and deployed, where that differs from the map's [workspace] (None: as there)
+    dockerfile: str | None = None
+    context: str | None = None
+    target: str | None = None
+    bin: str = ""
+    deploy: str | None = None
+    deploy_why: str = ""
+    values: str | None = None
+    image_keys: ImageKeys | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,16 @@ class Skipped:
 
     crate: str
     dir: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FilterGuess:
+    """A paths-filter filter kept as a buildctl filter: its rules as the map writes them."""
+
+    name: str
+    rules: tuple[str, ...]  # TOML values: a quoted glob, or an inline table of change types
+    every: bool
     why: str
 
 
@@ -55,6 +75,14 @@ class Proposal:
     skipped: tuple[Skipped, ...] = ()
     left_unowned: tuple[str, ...] = ()  # top-level paths no rule covers: a change rebuilds everything
     notes: tuple[str, ...] = ()
+    context: str = ""
+    target: str = DEFAULT_TARGET
+    bin_arg: str = DEFAULT_BIN_ARG
+    bin_arg_why: str = ""
+    deploy: str = "kustomize"
+    deploy_why: str = ""
+    crate_inputs: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    filters: tuple[FilterGuess, ...] = ()
 
     def service(self, name: str) -> ServiceGuess | None:
         return next((s for s in self.services if s.name == name), None)

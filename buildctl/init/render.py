@@ -6,7 +6,8 @@ import json
 import re
 from collections.abc import Sequence
 
-from buildctl.init.proposal import Proposal, Rule
+from buildctl.init.proposal import Proposal, Rule, ServiceGuess, escape_glob
+from buildctl.mapmodel import DEFAULT_BIN_ARG, DEFAULT_TARGET, ImageKeys
 
 
 def _q(value: str) -> str:
@@ -27,6 +28,18 @@ def _array(key: str, rules: Sequence[Rule]) -> list[str]:
     return lines
 
 
+def _keys(keys: ImageKeys) -> str:
+    return (
+        f"image_keys = {{ repository = {_q(keys.repository)}, tag = {_q(keys.tag)}, "
+        f"digest = {_q(keys.digest)} }}"
+    )
+
+
+def unowned_glob(entry: str) -> str:
+    """A top-level entry left unowned (`dir/` or a file) as the glob that acknowledges it."""
+    return f"{escape_glob(entry.rstrip('/'))}/**" if entry.endswith("/") else escape_glob(entry)
+
+
 def render(p: Proposal) -> str:
     out = [
         "# buildctl's map of this repository: which crates are deployable services, and what else",
@@ -40,6 +53,14 @@ def render(p: Proposal) -> str:
     else:
         out.append(f'# registry = "ghcr.io/OWNER/REPO"  # not guessed: {p.registry_why}')
     out.append(f"dockerfile = {_q(p.dockerfile)}")
+    if p.context:
+        out.append(f"context = {_q(p.context)}  # the Docker build context of the services")
+    if p.target != DEFAULT_TARGET:
+        out.append(f"target = {_q(p.target)}  # the stage the images are")
+    if p.bin_arg != DEFAULT_BIN_ARG:
+        out.append(f"bin_arg = {_q(p.bin_arg)}  # {p.bin_arg_why}")
+    if p.deploy != "kustomize":
+        out.append(f"deploy = {_q(p.deploy)}  # {p.deploy_why}")
     out.append(f"deployments = {_q(p.deployments)}")
     out += ["", "[rules]", "# A change to one of these rebuilds every service."]
     out += _array("build_all", p.build_all)
@@ -47,24 +68,73 @@ def render(p: Proposal) -> str:
     out += _array("deploy_all", p.deploy_all)
     out.append("# A change to one of these changes no image.")
     out += _array("ignore", p.ignore)
-    if p.left_unowned:
-        out.append("# Not ignored: no crate owns these, so a change to one rebuilds every service. If only")
-        out.append("# some services use one, list it in their `inputs`; if none do, add it to `ignore`.")
-        out += [f"#   {e}" for e in p.left_unowned]
     out.append('unowned = "all"')
     out.append("")
     spaced = False
     for g in p.services:
-        body = ([f"crate = {_q(g.crate)}"] if g.crate != g.name else []) + (
-            _array("inputs", g.inputs) if g.inputs else []
-        )
+        body = _service_body(p, g)
         if (body or spaced) and out[-1] != "":
             out.append("")
         out.append(f"[services.{_key(g.name)}]  # {g.dir or '.'}: {g.why}")
         out += body
         spaced = bool(body)
+    for crate, globs in sorted(p.crate_inputs.items()):
+        out += ["", f"[crates.{_key(crate)}]  # files outside the crate that its build reads"]
+        out += _array("inputs", globs)
+    if p.filters:
+        out += ["", "# paths-filter's filters that are no service: the same outputs, true/false", "[filters]"]
+        for f in p.filters:
+            rules = ", ".join(f.rules)
+            value = f"{{ every = [{rules}] }}" if f.every else f"[{rules}]"
+            out.append(f"{_key(f.name)} = {value}  # {f.why}")
     if p.skipped:
         out += ["", "# Binaries that are not services (uncomment one to build and deploy it):"]
         for k in p.skipped:
             out.append(f"# [services.{_key(k.crate)}]  # {k.dir or '.'}: {k.why}")
+    out += _acknowledged(p)
     return "\n".join(out) + "\n"
+
+
+def _service_body(p: Proposal, g: ServiceGuess) -> list[str]:
+    body = [f"crate = {_q(g.crate)}"] if g.crate != g.name else []
+    if g.bin:
+        body.append(f"bin = {_q(g.bin)}")
+    if g.dockerfile and g.dockerfile != p.dockerfile:
+        body.append(f"dockerfile = {_q(g.dockerfile)}")
+    if g.context is not None and g.context != p.context:
+        body.append(f"context = {_q(g.context or '.')}")
+    if g.target is not None and g.target != p.target:
+        body.append(f"target = {_q(g.target)}")
+    if g.deploy is not None and g.deploy != p.deploy:
+        body.append(f"deploy = {_q(g.deploy)}" + (f"  # {g.deploy_why}" if g.deploy_why else ""))
+    if g.values is not None:
+        body.append(f"values = {_q(g.values)}")
+    if g.image_keys is not None and g.image_keys != ImageKeys():
+        body.append(_keys(g.image_keys))
+    return body + (_array("inputs", g.inputs) if g.inputs else [])
+
+
+def _acknowledged(p: Proposal) -> list[str]:
+    """What init did not decide, each on a line of its own: `check --strict` takes these as
+    decided, and a reader sees what to look at."""
+    lines: list[str] = []
+    if p.skipped:
+        lines.append("not_services = [")
+        width = max(len(_q(k.crate)) for k in p.skipped) + 1
+        lines += [f"    {(_q(k.crate) + ','):<{width}}  # {k.why}" for k in p.skipped]
+        lines.append("]")
+    if p.left_unowned:
+        lines.append("# No crate owns these and init could not tell what reads them: a change to one")
+        lines.append("# rebuilds every service. Give one to the services that use it (`inputs`), or")
+        lines.append("# to `ignore` if none does.")
+        lines += _array("unowned", [Rule(unowned_glob(e), "rebuilds every service") for e in p.left_unowned])
+    if not p.registry:
+        lines.append("no_registry = true  # set [workspace] registry (and remove this) before pushing")
+    if not lines:
+        return []
+    return [
+        "",
+        "# Decided by nobody yet: `buildctl check --strict` takes these as known.",
+        "[acknowledged]",
+        *lines,
+    ]

@@ -8,8 +8,8 @@ result.
 
 What it guesses, and from what:
 - the Cargo workspace root: a Cargo.toml with [workspace] at the root, or one level down;
-- the services: each binary that has a `<deployments>/<name>/` directory or that a Dockerfile
-  names; the other binaries are listed, commented out, with why;
+- the services (`services`): each binary a deployment names or a Dockerfile builds, with its
+  Dockerfile, build context, target and deploy kind; the other binaries are listed, with why;
 - the registry: the kustomizations' `images:` newName minus its last path component, when
   every service agrees;
 - `build_all`: the Dockerfile, `.dockerignore`, the toolchain and cargo settings, and what the
@@ -22,19 +22,21 @@ What it guesses, and from what:
 
 from __future__ import annotations
 
-import json
 import posixpath
-import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 
-from buildctl import deployed
-from buildctl.config import DEFAULT_BUILD_ALL, DEFAULT_IGNORE, MAP_FILE, REGISTRY, SERVICE_NAME
+from buildctl import deployed, yamlfile
+from buildctl.config import DEFAULT_BUILD_ALL, DEFAULT_IGNORE, MAP_FILE, REGISTRY
 from buildctl.detect.snapshot import Snapshot
-from buildctl.detect.workspace import Crate, join
+from buildctl.detect.workspace import join
 from buildctl.detect.workspace import load as load_workspace
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
+from buildctl.init.charts import charts, crate_inputs
+from buildctl.init.dockerfiles import DOCKERFILE, DockerfileInfo, analyse, choose_context
+from buildctl.init.evidence import gather
 from buildctl.init.ignores import ignores
 from buildctl.init.proposal import (
     DEFAULT_DEPLOYMENTS,
@@ -43,14 +45,10 @@ from buildctl.init.proposal import (
     Rule,
     Scan,
     ServiceGuess,
-    Skipped,
     escape_glob,
 )
-
-_DOCKERFILE = re.compile(
-    r"(?:^|/)(?:(?:Docker|Container)file(?:\.[^/]*)?|[^/]+\.(?:docker|container)file)$", re.I
-)
-
+from buildctl.init.services import decide
+from buildctl.mapmodel import DEFAULT_BIN_ARG, DEFAULT_TARGET, Service
 
 # --- the workspace root ---------------------------------------------------------------------
 
@@ -81,54 +79,144 @@ def find_root(snap: Snapshot) -> str:
 def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
     root = find_root(snap)
     s = Scan(snap, map_file, root, load_workspace(snap, root), sorted(snap.files))
-    dockerfiles = [p for p in s.files if _DOCKERFILE.search(p)]
-    snap.fetch(dockerfiles)
-    docker_texts = {p: t for p in dockerfiles if (t := s.text(p)) is not None}
-    dockerfile = _choose_dockerfile(s, docker_texts)
+    ev = gather(s)
+    docker_paths = [p for p in s.files if DOCKERFILE.search(p)]
+    snap.fetch(docker_paths)
+    infos = []
+    for path in docker_paths:
+        text = s.text(path)
+        if text is not None:
+            info = analyse(path, text, s.workspace)
+            choose_context(info, root, s.files, ev.contexts)
+            infos.append(info)
+    default = _choose_dockerfile(s, {d.path for d in infos})
     bin_crates = sorted((c for c in s.workspace.crates.values() if c.member and c.bins), key=lambda c: c.name)
     names = {b for c in bin_crates for b in c.bins}
     deployments = _deployments_dir(s.files, names)
-    services, skipped = _services(s, bin_crates, deployments, docker_texts)
+    overlays = {
+        p[len(deployments) + 1 :].split("/", 1)[0] for p in s.files if p.startswith(deployments + "/")
+    }
+    found = decide(bin_crates, overlays, deployments, charts(s, sorted(names)), infos, ev)
+    services = found.services
+    ws_df = _most([g.dockerfile or default for g in services], default)
+    default_context = _context_of(ws_df, infos)
+    ws_context = _most(
+        [g.context if g.context is not None else default_context for g in services], default_context
+    )
+    ws_target = _most([g.target for g in services if g.target is not None], DEFAULT_TARGET)
+    bin_arg = _most(list(found.bin_args.values()), DEFAULT_BIN_ARG)
+    kind = _most([g.deploy for g in services if g.deploy], "kustomize" if services else "none")
+    if kind == "helm":
+        deployments = _most(
+            [posixpath.dirname(posixpath.dirname(g.values)) for g in services if g.values], deployments
+        )
+    services = [_relative_to(g, deployments) for g in services]
     registry, registry_why = _registry(s, deployments, services)
+    shared = all((g.dockerfile or ws_df) == ws_df for g in services)
+    build_all = _build_all(s, ws_df if shared else None, ws_context, infos)
+    services = [_with_copies(s, g, infos, shared) for g in services]
     for g in services:
-        overlay = posixpath.join(deployments, g.name, "kustomization.yaml")
-        if overlay not in s.files:
-            s.notes.append(f"service {g.name}: {overlay} does not exist yet (buildctl check reports it)")
-    build_all = _build_all(s, dockerfile, docker_texts.get(dockerfile))
-    deploy_all = _deploy_all(s, deployments, services)
+        if g.deploy == "none" and kind != "none":
+            s.notes.append(
+                f'service {g.name}: no kustomization or chart names it: deploy = "none" (build and push)'
+            )
+    deploy_all = _deploy_all(s, deployments, services) if kind != "none" else ()
     default_ignore = tuple(Rule(g, "the default: documentation and git settings") for g in DEFAULT_IGNORE)
-    covered = GlobSet.of([r.glob for r in (*build_all, *deploy_all, *default_ignore)])
-    inferred, left = ignores(s, deployments, covered, dockerfile)
+    bin_crate_list = [c for c in bin_crates if any(g.crate == c.name for g in services)]
+    inputs = crate_inputs(s, [c for c in s.workspace.crates.values() if c.member] or bin_crate_list)
+    covered = GlobSet.of(
+        [r.glob for r in (*build_all, *deploy_all, *default_ignore, *(i for g in services for i in g.inputs))]
+        + [escape_glob(f) for g in services for f in _build_files(g, ws_df, ws_context)]
+        + [r.glob for rules in inputs.values() for r in rules]
+    )
+    contexts = {g.context if g.context is not None else ws_context for g in services} or {ws_context}
+    inferred, left = ignores(s, deployments, covered, ws_df, contexts)
     return Proposal(
         map_file=map_file,
         root=s.root,
         registry=registry,
         registry_why=registry_why,
-        dockerfile=dockerfile,
+        dockerfile=ws_df,
         deployments=deployments,
         build_all=build_all,
         deploy_all=deploy_all,
         ignore=(*default_ignore, *inferred),
         services=tuple(services),
-        skipped=tuple(skipped),
+        skipped=tuple(found.skipped),
         left_unowned=tuple(left),
         notes=tuple(s.notes),
+        context=ws_context,
+        target=ws_target,
+        bin_arg=bin_arg,
+        bin_arg_why="the Dockerfile builds the binary this build argument names"
+        if bin_arg != DEFAULT_BIN_ARG
+        else "",
+        deploy=kind,
+        deploy_why={
+            "helm": "the services' Helm charts name their images",
+            "none": "no kustomization or chart names a service: build and push only",
+        }.get(kind, ""),
+        crate_inputs=inputs,
     )
 
 
-def _choose_dockerfile(s: Scan, texts: Mapping[str, str]) -> str:
+def _most(values: Sequence[str], default: str) -> str:
+    """The most common value (the first of the most common), or `default` when there is none."""
+    if not values:
+        return default
+    counts = Counter(values)
+    best = max(counts.values())
+    return next(v for v in values if counts[v] == best)
+
+
+def _context_of(dockerfile: str, infos: Sequence[DockerfileInfo]) -> str:
+    return next((d.context for d in infos if d.path == dockerfile), "")
+
+
+def _relative_to(g: ServiceGuess, deployments: str) -> ServiceGuess:
+    """A Helm service's values file need not be written where it is the default one."""
+    if g.values == posixpath.join(deployments, g.name, "values.yaml"):
+        return replace(g, values=None)
+    return g
+
+
+def _build_files(g: ServiceGuess, dockerfile: str, context: str) -> tuple[str, ...]:
+    return Service(
+        g.name,
+        g.crate,
+        GlobSet.of([]),
+        dockerfile=g.dockerfile or dockerfile,
+        context=g.context if g.context is not None else context,
+    ).build_files
+
+
+def _with_copies(s: Scan, g: ServiceGuess, infos: Sequence[DockerfileInfo], shared: bool) -> ServiceGuess:
+    """A service's own Dockerfile: what it copies from outside the crates is the service's input."""
+    info = next((d for d in infos if d.path == g.dockerfile), None)
+    if shared or info is None:
+        return g
+    rules = [
+        Rule(glob, f"{info.path} copies it into the image")
+        for src in info.parsed.copied()
+        if (glob := _copied_glob(s, join(info.context, src))) is not None
+    ]
+    return replace(g, inputs=tuple(dict.fromkeys(rules)))
+
+
+def _choose_dockerfile(s: Scan, paths: set[str]) -> str:
     for candidate in (
         DEFAULT_DOCKERFILE,
         join(s.root, DEFAULT_DOCKERFILE),
         "Dockerfile",
         join(s.root, "Dockerfile"),
     ):
-        if candidate in texts:
+        if candidate in paths:
             return candidate
-    s.notes.append(
-        f"no {DEFAULT_DOCKERFILE} or Dockerfile at the root: the map names {DEFAULT_DOCKERFILE}; "
-        "write it before building (buildctl's docs/build.md)"
-    )
+    if not paths:
+        s.notes.append(
+            f"no Dockerfile found: the map names {DEFAULT_DOCKERFILE}; write it before building "
+            "(buildctl's docs/build.md)"
+        )
     return DEFAULT_DOCKERFILE
 
 
@@ -147,55 +235,10 @@ def _deployments_dir(files: Sequence[str], names: set[str]) -> str:
     return DEFAULT_DEPLOYMENTS
 
 
-def _named_in(name: str, texts: Mapping[str, str]) -> str | None:
-    word = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_-])")
-    return next((path for path, text in sorted(texts.items()) if word.search(text)), None)
-
-
-def _services(
-    s: Scan, crates: Sequence[Crate], deployments: str, docker_texts: Mapping[str, str]
-) -> tuple[list[ServiceGuess], list[Skipped]]:
-    overlay_dirs = {
-        p[len(deployments) + 1 :].split("/", 1)[0] for p in s.files if p.startswith(deployments + "/")
-    }
-    services: list[ServiceGuess] = []
-    skipped: list[Skipped] = []
-    taken: dict[str, str] = {}
-    for crate in crates:
-        candidates = ([crate.name] if crate.name in crate.bins else []) + [
-            b for b in crate.bins if b != crate.name
-        ]
-        chosen: tuple[str, str] | None = None
-        for name in candidates:
-            if name in overlay_dirs:
-                chosen = (name, f"{deployments}/{name}/ exists")
-                break
-        if chosen is None:
-            for name in candidates:
-                where = _named_in(name, docker_texts)
-                if where is not None:
-                    chosen = (name, f"{where} names it")
-                    break
-        if chosen is None:
-            names = " or ".join(f"{deployments}/{n}/" for n in candidates)
-            skipped.append(Skipped(crate.name, crate.dir, f"no {names}, and no Dockerfile names it"))
-            continue
-        name, why = chosen
-        if not SERVICE_NAME.match(name):
-            skipped.append(Skipped(crate.name, crate.dir, f"{name!r} cannot be an image name"))
-        elif name in taken:
-            skipped.append(
-                Skipped(crate.name, crate.dir, f"service {name!r} is already crate {taken[name]!r}")
-            )
-        else:
-            taken[name] = crate.name
-            services.append(ServiceGuess(name, crate.name, crate.dir, why))
-    return services, skipped
-
-
 def _registry(s: Scan, deployments: str, services: Sequence[ServiceGuess]) -> tuple[str | None, str]:
     found: dict[str, str] = {}
-    paths = {g.name: posixpath.join(deployments, g.name, "kustomization.yaml") for g in services}
+    kustomized = [g for g in services if g.deploy in (None, "kustomize")]
+    paths = {g.name: posixpath.join(deployments, g.name, "kustomization.yaml") for g in kustomized}
     s.snap.fetch(paths.values())
     for name, path in paths.items():
         text = s.text(path)
@@ -210,27 +253,55 @@ def _registry(s: Scan, deployments: str, services: Sequence[ServiceGuess]) -> tu
         ref = next((r for r in refs if r.rpartition("/")[2] == name), refs[0] if len(refs) == 1 else None)
         if ref and "/" in ref:
             found[name] = ref.rpartition("/")[0].lower()
+    for g in services:
+        if g.deploy == "helm" and g.image_keys is not None:
+            vfile = g.values or posixpath.join(deployments, g.name, "values.yaml")
+            try:
+                data = yamlfile.load_plain(s.text(vfile) or "", vfile)
+            except BuildctlError:
+                continue
+            ok, repo = deployed.lookup(data, g.image_keys.repository)
+            if ok and isinstance(repo, str) and "/" in repo:
+                found[g.name] = repo.rpartition("/")[0].lower()
+    helm = any(g.deploy == "helm" for g in services)
+    what = (
+        "the kustomizations' images: and the charts' image repositories"
+        if helm
+        else "the kustomizations' images:"
+    )
     values = sorted(set(found.values()))
     if len(values) == 1 and REGISTRY.match(values[0]):
-        return values[0], f"the images: newName of {len(found)} kustomization(s), minus the last component"
+        source = (
+            f"the image of {len(found)} deployment(s)"
+            if helm
+            else f"the images: newName of {len(found)} kustomization(s)"
+        )
+        return values[0], f"{source}, minus the last component"
     if len(values) > 1:
         listed = ", ".join(f"{n} -> {r}" for n, r in sorted(found.items()))
-        return None, f"the kustomizations' images: disagree ({listed})"
+        return None, f"{what} disagree ({listed})"
     if values:
-        return None, f"{values[0]!r} (from the kustomizations' images:) is not a registry path"
-    return None, "no kustomization names an image in a registry"
+        return None, f"{values[0]!r} (from {what}) is not a registry path"
+    return None, "no kustomization or chart names an image in a registry"
 
 
-def _build_all(s: Scan, dockerfile: str, docker_text: str | None) -> tuple[Rule, ...]:
+def _build_all(
+    s: Scan, dockerfile: str | None, context: str, infos: Sequence[DockerfileInfo]
+) -> tuple[Rule, ...]:
+    """What every image reads: the toolchain and cargo settings; and, when every service is built
+    from one Dockerfile, that Dockerfile, its context's .dockerignore and what it copies."""
     files = set(s.files)
 
     def absent(path: str) -> str:
         return "" if path in files else " (absent now; a new one counts)"
 
-    rules = [
-        Rule(dockerfile, "the Dockerfile every service is built with" + absent(dockerfile)),
-        Rule(".dockerignore", "it decides the build context" + absent(".dockerignore")),
-    ]
+    rules = []
+    if dockerfile is not None:
+        ignore = join(context, ".dockerignore")
+        rules += [
+            Rule(dockerfile, "the Dockerfile every service is built with" + absent(dockerfile)),
+            Rule(ignore, "it decides the build context" + absent(ignore)),
+        ]
     for name in DEFAULT_BUILD_ALL:
         if name == DEFAULT_DOCKERFILE:
             continue
@@ -238,32 +309,13 @@ def _build_all(s: Scan, dockerfile: str, docker_text: str | None) -> tuple[Rule,
         rules.append(Rule(join(s.root, name), what + absent(join(s.root, name))))
         if s.root and name in files:  # cargo and rustup also read these in parent directories
             rules.append(Rule(name, what + " (read from the directories above the workspace)"))
-    if docker_text is not None:
-        for source in _copied(docker_text):
-            glob = _copied_glob(s, source)
+    info = next((d for d in infos if d.path == dockerfile), None)
+    if info is not None:
+        for source in info.parsed.copied():
+            glob = _copied_glob(s, join(context, source))
             if glob and all(r.glob != glob for r in rules):
                 rules.append(Rule(glob, f"{dockerfile} copies it into the image"))
     return tuple(rules)
-
-
-def _copied(text: str) -> list[str]:
-    """Build-context sources of COPY/ADD instructions (not --from=stage ones)."""
-    joined = re.sub(r"\\\r?\n", " ", text)
-    sources: list[str] = []
-    for line in joined.splitlines():
-        words = line.split()
-        if len(words) < 3 or words[0].upper() not in ("COPY", "ADD"):
-            continue
-        args = [w for w in words[1:] if not w.startswith("--")]
-        if any(w.startswith("--from") for w in words[1:]):
-            continue
-        if args and args[0].startswith("["):
-            try:
-                args = [str(a) for a in json.loads(" ".join(args))]
-            except ValueError:
-                continue
-        sources.extend(args[:-1])
-    return sources
 
 
 def _copied_glob(s: Scan, source: str) -> str | None:

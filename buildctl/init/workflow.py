@@ -18,9 +18,12 @@ from typing import Any
 
 from buildctl import yamlfile
 from buildctl.errors import BuildctlError
+from buildctl.init.install import install_lines, installed_from
 from buildctl.yamlfile import get, kind, last_char, line_end, line_start, pair, scalar
 
-BUILDCTL_OUTPUTS = ("build", "deploy", "matrix", "any", "base", "head", "changes")
+COMMIT_REF = re.compile(
+    r"^(?:https://github\.com/)?([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?@([0-9a-f]{40})$"
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,13 @@ class StepRef:
 
 
 def steps(root: Any) -> Iterator[tuple[str, Any, int, Any]]:
-    """(job id, job node, index, step node) for every step of every job."""
+    """(job id, job node, index, step node) for every step of every job; a composite action's
+    steps have the job id "" and its `runs` as their job."""
+    runs = get(root, "runs")
+    if runs is not None and kind(runs) == "Mapping" and kind(get(runs, "steps")) == "Sequence":
+        for index, step in enumerate(get(runs, "steps").value):
+            if kind(step) == "Mapping":
+                yield "", runs, index, step
     jobs = get(root, "jobs")
     for job_key, job in jobs.value if jobs is not None and kind(jobs) == "Mapping" else ():
         seq = get(job, "steps")
@@ -65,14 +74,18 @@ def output_expression(step_id: str, services: Sequence[str]) -> str:
 class Edit:
     text: str
     notes: tuple[str, ...]
+    file: str = ""
+    original: str = ""
 
 
 def edit_workflow(
-    text: str, step: StepRef, outputs: Mapping[str, tuple[str, ...]], install: str = "buildctl"
+    text: str, step: StepRef, outputs: Mapping[str, tuple[str, ...]], install: str | None = None
 ) -> Edit:
     """Swap the step for `buildctl affected --format github`. `outputs` maps each output name the
     step wrote (each filter) to the services whose outputs stand for it (none: it is gone)."""
     file = step.file
+    install = install or installed_from()
+    composite = step.job == ""
     root = yamlfile.compose(text, file)
     job_node = next(j for job, j, _, _ in steps(root) if job == step.job)
     steps_node = get(job_node, "steps")
@@ -80,7 +93,6 @@ def edit_workflow(
     step_id = step.step_id or "affected"
     notes: list[str] = []
     renames = {name: services for name, services in outputs.items() if services and services != (name,)}
-    unmapped = [name for name, services in outputs.items() if not services]
     splices: list[tuple[int, int, str]] = []
 
     # 1. the step itself, at the same columns, keeping its if/name/timeouts
@@ -88,10 +100,15 @@ def edit_workflow(
     start = line_start(text, dash)
     end = line_end(text, last_char(text, old))
     key_col = old.start_mark.column
-    new_step, expected_step = _new_step(text, old, step, step_id, install, dash - start, key_col)
+    new_step, expected_step = _new_step(text, old, step, step_id, install, dash - start, key_col, composite)
     checkout = _checkout(text, file, steps_node, step.index)
     expected_checkout: tuple[int, dict[str, Any]] | None = None
-    if checkout is None:
+    if checkout is None and composite:
+        notes.append(
+            "the workflows that use this action must check out the whole history (fetch-depth: 0): "
+            "buildctl compares commits"
+        )
+    elif checkout is None:
         ref = _checkout_ref(root) or "actions/checkout@v5"
         lines = [
             f"{' ' * (dash - start)}-{' ' * (key_col - dash + start - 1)}name: Check out the history buildctl compares",
@@ -120,39 +137,23 @@ def edit_workflow(
         expected_checkout = (index, {})
     splices.append((start, end, new_step))
 
-    # 2. the job's references to the step's outputs
-    job_start = line_start(text, job_node.start_mark.index)
-    job_end = line_end(text, last_char(text, job_node))
+    # 2. the job's references to the step's outputs (an action's: the whole file, its outputs too)
+    job_start = 0 if composite else line_start(text, job_node.start_mark.index)
+    job_end = len(text) if composite else line_end(text, last_char(text, job_node))
+    _refuse_lost(text, step, step_id, outputs, job_start, job_end, (start, end))
     for name, services in renames.items():
         pattern = reference(step_id, name)
         for m in pattern.finditer(text, job_start, job_end):
             if start <= m.start() < end:
                 continue
             splices.append((m.start(), m.end(), output_expression(step_id, services)))
-    for name in unmapped:
-        numbers = [
-            text.count("\n", 0, m.start()) + 1
-            for m in reference(step_id, name).finditer(text, job_start, job_end)
-            if not start <= m.start() < end
-        ]
-        if numbers:
-            notes.append(
-                f"filter '{name}' is no service, so buildctl writes no '{name}' output: "
-                f"line(s) {', '.join(map(str, numbers))} of {file} now read it as empty; edit them"
-            )
-    if renames or unmapped:
+    if renames:
         notes.append(
-            "`changes` now lists the services to build (service names, never a filter such as "
-            + (f"'{unmapped[0]}'" if unmapped else f"'{next(iter(renames))}'")
-            + ")"
+            "`changes` now lists the services to build and the filters that matched (service names, "
+            f"never a filter such as '{next(iter(renames))}' that a service stands for)"
         )
-    for name in outputs:
-        if name in BUILDCTL_OUTPUTS:
-            notes.append(
-                f"filter '{name}' has the name of a buildctl output, which means something else there"
-            )
     for key in sorted(step.options):
-        if key not in ("base", "ref", "working-directory"):
+        if key not in ("base", "ref", "working-directory", "predicate-quantifier"):
             notes.append(f"the paths-filter input '{key}' has no buildctl equivalent and was dropped")
 
     nl = "\r\n" if "\r\n" in text else "\n"
@@ -160,11 +161,37 @@ def edit_workflow(
     for a, b, new in sorted(splices, reverse=True):
         new_text = new_text[:a] + (new.replace("\n", nl) if nl != "\n" else new) + new_text[b:]
     _verify(text, new_text, step, step_id, expected_step, expected_checkout, renames)
-    return Edit(new_text, tuple(notes))
+    return Edit(new_text, tuple(notes), file, text)
+
+
+def _refuse_lost(
+    text: str,
+    step: StepRef,
+    step_id: str,
+    outputs: Mapping[str, tuple[str, ...]],
+    start: int,
+    end: int,
+    own: tuple[int, int],
+) -> None:
+    """Refuse, before anything is written, an edit that would leave a reader of the step with
+    an output buildctl does not write: paths-filter's `<filter>_count` and `<filter>_files`."""
+    for name in outputs:
+        for suffix in ("_count", "_files"):
+            for m in reference(step_id, name + suffix).finditer(text, start, end):
+                if own[0] <= m.start() < own[1]:
+                    continue
+                line = text.count("\n", 0, m.start()) + 1
+                raise BuildctlError(
+                    f"line {line} reads steps.{step_id}.outputs.{name}{suffix}, which buildctl does not "
+                    "write (it writes true/false per filter and service, and changes)",
+                    file=step.file,
+                    line=line,
+                    hint="nothing was written: read the filter's true/false output there instead, then migrate",
+                )
 
 
 def _new_step(
-    text: str, old: Any, step: StepRef, step_id: str, install: str, dash: int, key_col: int
+    text: str, old: Any, step: StepRef, step_id: str, install: str, dash: int, key_col: int, composite: bool
 ) -> tuple[str, dict[str, Any]]:
     pad = " " * key_col
     name = scalar(get(old, "name")) or "buildctl affected"
@@ -176,13 +203,13 @@ def _new_step(
         first = text[key_node.start_mark.index : last_char(text, value) + 1]
         lines.append(pad + first)
     data = yamlfile.load_plain(text, step.file)
-    old_data = data["jobs"][step.job]["steps"][step.index]
+    old_data = (data["runs"] if step.job == "" else data["jobs"][step.job])["steps"][step.index]
     for key, value in old_data.items():
         if key not in ("uses", "with", "id", "name", "run", "shell"):
             expected[key] = value
     env: dict[str, str] = {}
     args = ["affected", "--format", "github"]
-    run = [f"pipx install {shlex.quote(install)}"]
+    run = install_lines(install)
     for option, flag, var in (("base", "--base", "PATHS_FILTER_BASE"), ("ref", "--head", "PATHS_FILTER_REF")):
         value = step.options.get(option, "")
         if not value:
@@ -205,10 +232,13 @@ def _new_step(
         lines.append(f"{pad}env:")
         lines += [f"{pad}  {k}: {_plain(v)}" for k, v in env.items()]
         expected["env"] = dict(env)
-        run.insert(1, "args=(" + " ".join(shlex.quote(a) for a in args) + ")")
+        run.insert(len(install_lines(install)), "args=(" + " ".join(shlex.quote(a) for a in args) + ")")
         run.append('buildctl "${args[@]}"')
     else:
         run.append("buildctl " + " ".join(shlex.quote(a) for a in args))
+    if composite:  # a composite action's run steps name their shell
+        lines.append(f"{pad}shell: bash")
+        expected["shell"] = "bash"
     lines.append(f"{pad}run: |")
     lines += [f"{pad}  {line}" for line in run]
     expected["run"] = "\n".join(run) + "\n"
@@ -296,7 +326,8 @@ def _verify(
 ) -> None:
     """Parse the result and compare it with the original plus exactly the intended changes."""
     expected = copy.deepcopy(yamlfile.load_plain(old_text, step.file))
-    job = expected["jobs"][step.job]
+    composite = step.job == ""
+    job = expected["runs"] if composite else expected["jobs"][step.job]
 
     def fix(value: str) -> str:
         for name, services in renames.items():
@@ -315,7 +346,11 @@ def _verify(
     elif checkout is not None:
         new_steps.insert(step.index, checkout[1])
     job_fixed["steps"] = new_steps
-    expected["jobs"][step.job] = job_fixed
+    if composite:  # the action's outputs read the step too
+        expected = {k: v if k == "runs" else _rewrite_strings(v, fix) for k, v in expected.items()}
+        expected["runs"] = job_fixed
+    else:
+        expected["jobs"][step.job] = job_fixed
     got = yamlfile.load_plain(new_text, step.file)
     if got != expected:
         raise BuildctlError(

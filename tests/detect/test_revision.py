@@ -36,3 +36,20 @@ def test_a_requested_service_whose_crate_is_not_in_the_workspace(mini: Repo) -> 
         "service 'a' maps to crate 'gone', which is not a member of the Cargo workspace",
         "hint: set `crate` under [services.a]",
     )
+
+
+def test_old_history_without_a_mapped_crate_builds_nothing_for_it(mini: Repo) -> None:
+    """Today's map on a revision from before a service's crate existed: no build, with why; and
+    the range in which the crate appears builds it."""
+    old = mini.head()
+    mini.write("svc/d/Cargo.toml", '[package]\nname = "d"\nversion = "0.1.0"\nedition = "2021"\n')
+    mini.write("svc/d/src/main.rs", "fn main() {}\n")
+    mini.write("workspace-map.toml", mini.read("workspace-map.toml") + "[services.d]\n")
+    new = mini.commit("service d")
+    res = cli(mini, "affected", "--format", "json", "--base", f"{old}~0", "--head", old)
+    assert res.code == 0, res.stderr
+    assert res.json()["skipped"] == {
+        "d": f"no build: crate 'd' is not in the workspace at {old[:12]} (it came later; the map is today's)"
+    }
+    res = cli(mini, "affected", "--format", "json", "--base", old, "--head", new)
+    assert "d" in res.json()["build"]

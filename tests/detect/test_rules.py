@@ -166,3 +166,21 @@ def test_a_commit_touching_100000_files(mini: Repo) -> None:
     assert reasons["a"] == [deploy_all]
     assert reasons["b"] == [deploy_all, "svc/b/src/gen/f000000.rs (+19999 more) -> b"]
     assert reasons["c"] == [deploy_all, "deploy: deployments/c/gen/f000000.yaml (+9999 more)"]
+
+
+def test_filters_evaluate_like_paths_filter() -> None:
+    from buildctl.detect.filters import FilterSet
+    from buildctl.gitrepo import Change
+    from buildctl.mapmodel import FilterRule, PathFilter
+
+    filters = FilterSet(
+        [
+            PathFilter("docs", (FilterRule("docs/**"),)),
+            PathFilter("src", (FilterRule("**/*.rs"), FilterRule("vendor/**", negated=True)), every=True),
+            PathFilter("new", (FilterRule("db/**", changes=frozenset({"added"})),)),
+        ]
+    )
+    found = filters.evaluate([Change("M", "vendor/x.rs"), Change("R", "db/b.sql", "db/a.sql")])
+    assert set(found) == {"new"}  # a rename adds the new path, as git --no-renames lists it
+    found = filters.evaluate([Change("M", "src/x.rs"), Change("M", "docs/a.md"), Change("M", "db/a.sql")])
+    assert set(found) == {"docs", "src"} and found["src"].path == "src/x.rs"

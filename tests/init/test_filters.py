@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from buildctl.config import parse_map
+from tests.init.test_migrate import INSTALL, install_run
 from tests.support.cli import run
 from tests.support.gha import actionlint, load_yaml
 from tests.support.git import CHECKOUT, Repo
@@ -33,7 +34,7 @@ def test_migration_with_a_filters_file(legacy: tuple[Repo, Path]) -> None:
             str(workflow),
             "--write-workflow",
             "--install",
-            "buildctl==0.1.0",
+            INSTALL,
         ]
     )
     assert res.code == 0, res.stderr
@@ -44,7 +45,7 @@ def test_migration_with_a_filters_file(legacy: tuple[Repo, Path]) -> None:
         "world-state": ("assets/world/**",)
     }
     step = load_yaml(workflow.read_text())["jobs"]["detect-changes"]["steps"][1]
-    assert step["run"] == "pipx install buildctl==0.1.0\nbuildctl affected --format github\n"
+    assert step["run"] == install_run("buildctl affected --format github")
     lint = actionlint(workflow)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
@@ -84,6 +85,8 @@ def test_migration_errors(mini: Repo, workflow: str, args: list[str], message: s
             "init",
             "--from-workflow",
             str(mini.path / "wf.yaml"),
+            "--install",
+            INSTALL,
             *args,
         ]
     )
@@ -110,6 +113,8 @@ def test_step_option_picks_one(mini: Repo) -> None:
             str(mini.path / "wf.yaml"),
             "--step",
             "two",
+            "--install",
+            INSTALL,
         ]
     )
     assert res.code == 0, res.stderr

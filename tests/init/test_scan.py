@@ -105,9 +105,10 @@ def test_init_finds_a_workspace_one_level_down(subdir_repo: Repo) -> None:
     )
     assert sorted(cfg.services) == ["api", "worker"]
     assert (
-        "# [services.migrate-tool]  # rust/crates/migrate-tool: no k8s/apps/migrate-tool/, and no Dockerfile names it"
-        in text
+        "# [services.migrate-tool]  # rust/crates/migrate-tool: Dockerfile builds every binary, and no "
+        "k8s/apps/migrate-tool/ or chart names this one" in text
     )
+    assert cfg.acknowledged.not_services == {"migrate-tool"}
     assert cfg.rules.build_all.patterns == (
         "Dockerfile",
         ".dockerignore",
@@ -128,9 +129,13 @@ def test_init_finds_a_workspace_one_level_down(subdir_repo: Repo) -> None:
         "scripts/**",
         "tools/**",
     }
-    assert "#   proto/" in text  # left to rebuild everything, and said so
-    check = run(["--repo", str(repo.path), "check"])
+    # left to rebuild everything, and said so on a line of its own, which `check --strict` takes
+    assert cfg.acknowledged.unowned.patterns == ("proto/**",)
+    assert '    "proto/**",  # rebuilds every service' in text
+    check = run(["--repo", str(repo.path), "check", "--strict"])
     assert check.code == 0, check.stderr
+    repo.write("workspace-map.toml", text.replace('    "proto/**",  # rebuilds every service\n', ""))
+    check = run(["--repo", str(repo.path), "check"])
     assert "1 file(s) owned by no crate, rule or input" in check.stderr and "proto/api.proto" in check.stderr
 
 
@@ -141,14 +146,16 @@ def test_init_takes_a_binary_a_dockerfile_names(mini: Repo) -> None:
     mini.commit("c has no overlay")
     res = run(["--repo", str(mini.path), "init"])
     assert res.code == 0, res.stderr
-    assert "note: service c-bin: deployments/c-bin/kustomization.yaml does not exist yet" in res.stderr
+    assert 'note: service c-bin: no kustomization or chart names it: deploy = "none"' in res.stderr
     text = mini.read("workspace-map.toml")
-    assert "[services.c-bin]  # svc/c: docker/c.Dockerfile names it" in text
+    assert "[services.c-bin]  # svc/c: docker/c.Dockerfile builds it" in text
+    assert 'dockerfile = "docker/c.Dockerfile"' in text and 'target = ""' in text
     assert "[services.a]  # svc/a: deployments/a/ exists" in text
     assert 'registry = "127.0.0.1:5000/team"' in text
-    check = run(["--repo", str(mini.path), "check"])
-    assert check.code == 1  # the missing overlay, as init said
-    assert "service 'c-bin': deployments/c-bin/kustomization.yaml does not exist" in check.stderr
+    cfg = parse_map(text, "workspace-map.toml")
+    assert cfg.services["c-bin"].deploy.kind == "none"  # built and pushed only, until it has an overlay
+    check = run(["--repo", str(mini.path), "check", "--strict"])
+    assert check.code == 0, check.stderr
 
 
 def test_init_without_a_cargo_workspace(tmp_path: Path) -> None:

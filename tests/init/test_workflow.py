@@ -8,6 +8,7 @@ import pytest
 
 from buildctl.init.filters import find_step
 from buildctl.init.workflow import edit_workflow
+from tests.init.test_migrate import INSTALL, install_run
 from tests.support.gha import actionlint, load_yaml
 
 
@@ -30,8 +31,8 @@ from tests.support.gha import actionlint, load_yaml
     ids=["lone-dash-crlf", "flow-checkout", "flow-with"],
 )
 def test_workflow_edit_keeps_each_layout(workflow: str, tmp_path: Path) -> None:
-    step = find_step(workflow, "wf.yaml", None, lambda _: None)
-    edit = edit_workflow(workflow, step, {"x": ("a",)})
+    step, _, _ = find_step(workflow, "wf.yaml", None, lambda _: None)
+    edit = edit_workflow(workflow, step, {"x": ("a",)}, INSTALL)
     if "\r\n" in workflow:  # every line, the new ones too
         assert edit.text.count("\n") == edit.text.count("\r\n")
     steps = load_yaml(edit.text)["jobs"]["a"]["steps"]
@@ -39,7 +40,7 @@ def test_workflow_edit_keeps_each_layout(workflow: str, tmp_path: Path) -> None:
     assert steps[1] == {
         "name": "buildctl affected",
         "id": "f",
-        "run": "pipx install buildctl\nbuildctl affected --format github\n",
+        "run": install_run("buildctl affected --format github"),
     }
     path = tmp_path / "wf.yaml"
     path.write_bytes(edit.text.encode())

@@ -101,3 +101,38 @@ def test_bad_platforms_name_the_key_and_line(mini: Repo, map_text: str, expected
         "workspace-map.toml", map_text + '\n[services.a]\n[services.b]\n[services.c]\ncrate = "c-bin"\n'
     )
     assert expected in fails(mini, "plan")
+
+
+@pytest.mark.parametrize(
+    ("map_text", "expected"),
+    [
+        (
+            "[workspace]\ndeploy = 'helmm'\n",
+            "workspace-map.toml:2: [workspace] 'deploy' must be one of \"kustomize\", \"helm\", \"none\", not 'helmm' (did you mean 'helm'?)",
+        ),
+        (
+            "[services.a]\nvalues = 'v.yaml'\n",
+            "workspace-map.toml:2: [services.a] 'values' is for Helm values files, and this deploys with 'kustomize'",
+        ),
+        (
+            "[services.a]\ndeploy = 'helm'\nimage_keys = { tag = 'a..b' }\n",
+            "'image_keys.tag' = 'a..b' is not a dotted key path",
+        ),
+        (
+            "[services.a]\nbuild_args = { 'A-B' = 'x' }\n",
+            "[services.a] 'build_args': 'A-B' is not a build argument name",
+        ),
+        ("[services.a]\ncontext = '../up'\n", "'context' = '../up' must be a path inside the repository"),
+        ("[crates.core]\ninput = ['x/**']\n", "[crates.core] unknown key 'input' (did you mean 'inputs'?)"),
+        ("[services.a]\n[filters]\na = ['x/**']\n", "[filters] filter 'a' has the name of a service"),
+        ("[filters]\nbuild = ['x/**']\n", "filter 'build' has the name of an output buildctl writes itself"),
+        (
+            "[filters]\nx = [{ renamed = 'y/**' }]\n",
+            "filter 'x': change type 'renamed' is not added | modified | deleted",
+        ),
+        ("[acknowledged]\nno_registry = 'yes'\n", "[acknowledged] 'no_registry' must be true or false"),
+    ],
+)
+def test_new_key_errors(mini: Repo, map_text: str, expected: str) -> None:
+    mini.write("workspace-map.toml", map_text)
+    assert expected in fails(mini, "affected")
