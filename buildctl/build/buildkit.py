@@ -156,7 +156,14 @@ class Invocation:
     ) -> list[str]:
         cli = choice.cli or "docker"
         head = [cli, "buildx", "build", "--load"] if choice.via == "buildx" else [cli, "build"]
-        argv = [*head, "-f", self.dockerfile, "--target", self.target, "--platform", self.platform]
+        argv = [
+            *head,
+            "-f",
+            self.dockerfile,
+            *(["--target", self.target] if self.target else []),
+            "--platform",
+            self.platform,
+        ]
         argv += ["--network", "host", "--progress", "plain", "-t", self.tag]
         for key, value in self.args.items():
             argv += ["--build-arg", f"{key}={value}"]

@@ -15,6 +15,7 @@ from buildctl.detect import cargo_lock
 from buildctl.detect.revision import Revision
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import join
+from buildctl.globs import GlobSet
 
 KEY_LENGTH = 24
 _TOOLCHAIN = ("rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml", ".cargo/config")
@@ -51,10 +52,16 @@ def cook_key(rev: Revision, dockerfile: str, args: Mapping[str, str]) -> str:
 
 
 def service_fingerprints(
-    rev: Revision, crates: Mapping[str, str], dockerfile: str, args: Mapping[str, str]
+    rev: Revision,
+    crates: Mapping[str, str],
+    dockerfile: str,
+    args: Mapping[str, str],
+    inputs: Mapping[str, GlobSet] = {},
 ) -> dict[str, str]:
-    """Service → a key over the files of its crate closure, the lock entries it resolves, and the
-    build's shared inputs. Two commits with the same fingerprint build the same image."""
+    """Service → a key over the files of its crate closure, the lock entries it resolves, the
+    build's shared inputs, and the files outside the crates that its build reads (`inputs`: the
+    service's own and each crate's of its closure, by service and by crate name). Two commits
+    with the same fingerprint build the same image."""
     ws, snap = rev.ws, rev.snap
     by_crate: dict[str, list[str]] = {}
     for path in snap.files:
@@ -71,6 +78,13 @@ def service_fingerprints(
         parts = [*shared, f"service {service}", f"crate {crate}"]
         for name in closure:
             parts += [f"{p} {_content_id(snap, p)}" for p in sorted(by_crate.get(name, ()))]
+        globs = [g for g in (inputs.get(service), *(inputs.get(f"crate {c}") for c in closure)) if g]
+        if globs:
+            parts += [
+                f"input {p} {_content_id(snap, p)}"
+                for p in sorted(snap.files)
+                if any(g.match(p) for g in globs)
+            ]
         if lock is not None:
             start = next((k for k in lock.by_name.get(crate, ()) if not k[2]), None)
             if start is not None:

@@ -27,6 +27,7 @@ from buildctl.build.step_types import BuildSteps, CookStep, ImageStep, ServiceSt
 from buildctl.config import WorkspaceMap
 from buildctl.detect.revision import Revision, check_buildable
 from buildctl.errors import BuildctlError
+from buildctl.globs import GlobSet
 from buildctl.plan import Plan
 
 __all__ = ["BuildSteps", "CookStep", "ImageStep", "ServiceSteps", "derive", "prepare"]
@@ -180,7 +181,7 @@ def derive(
     for (names, dockerfile, extra), crates in fp_groups.items():
         keyed = per_file[dockerfile][1]
         fp_args = platforms.fingerprint_args({p: {**keyed[p], **dict(extra)} for p in names})
-        fps.update(service_fingerprints(rev, crates, dockerfile, fp_args))
+        fps.update(service_fingerprints(rev, crates, dockerfile, fp_args, _inputs(cfg)))
 
     services = []
     for svc in targets:
@@ -272,6 +273,14 @@ def _per_dockerfile(
             if hit is not None:
                 keyed[use.target][f"(base {use.arg})"] = hit.digest
         out[dockerfile] = (args, keyed, used)
+    return out
+
+
+def _inputs(cfg: WorkspaceMap) -> dict[str, GlobSet]:
+    """The files outside the crates that builds read: each service's `inputs`, each crate's
+    (`[crates.<name>] inputs`, as "crate <name>")."""
+    out = {name: svc.inputs for name, svc in cfg.services.items() if svc.inputs}
+    out.update({f"crate {name}": globs for name, globs in cfg.crate_inputs.items() if globs})
     return out
 
 
