@@ -53,6 +53,13 @@ def _relative(repo: Path, path: Path) -> str:
     "says (its hash-pinned requirements, then buildctl from that commit).  [default: the commit this "
     "buildctl was installed from, when pip recorded one]",
 )
+@click.option(
+    "--root",
+    "root_dir",
+    metavar="DIR",
+    help="The Cargo workspace to map, relative to the repository root, when it holds several.  "
+    "[default: the root's, else the one a level down]",
+)
 @pass_app
 def command(
     app: AppContext,
@@ -62,6 +69,7 @@ def command(
     step_id: str | None,
     write_workflow: bool,
     install: str | None,
+    root_dir: str | None,
 ) -> None:
     """Scan the repository and write its workspace-map.toml: the Cargo workspace, one service per
     deployed binary, the registry, and rules for the files that are not crates. Every guess is a
@@ -82,7 +90,7 @@ def command(
             hint="pass --force to replace it, --stdout to print a new one, or --map PATH to write elsewhere",
         )
     snap = Snapshot.worktree(repo)
-    proposal = scan(snap, rel)
+    proposal = scan(snap, rel, root_dir)
     migration = None
     if workflow is not None:
         from buildctl.init import migrate

@@ -20,8 +20,10 @@ from buildctl.detect.workspace import Crate, Workspace, join
 DOCKERFILE = re.compile(
     r"(?:^|/)(?:(?:Docker|Container)file(?:\.[^/]*)?|[^/]+\.(?:docker|container)file)$", re.I
 )
-_CARGO = re.compile(r"\bcargo\s+(?:\+\S+\s+)?(?:build|install|chef\s+cook|zigbuild|auditable\s+build)\b(.*)")
+_CARGO = re.compile(r"\bcargo\s+(?:\+\S+\s+)?(build|install|chef\s+cook|zigbuild|auditable\s+build)\b(.*)")
 _VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+_PREBUILT = re.compile(r"(?:^|/)target/(?:[^/]+/)?[^/]+/([A-Za-z0-9_][A-Za-z0-9_.-]*)$")
+_COMMANDS = re.compile(r"&&|\|\||;|\|")  # one RUN line may chain several cargo commands
 
 
 @dataclass
@@ -34,6 +36,7 @@ class DockerfileInfo:
     bins: set[str] = field(default_factory=set)  # binaries it names literally
     bin_arg: str | None = None  # the build argument that picks the binary
     builds_all: bool = False  # a plain `cargo build`: every binary
+    prebuilt: set[str] = field(default_factory=set)  # binaries it COPYs from a target/ built outside Docker
 
     @property
     def cargo(self) -> bool:
@@ -57,19 +60,25 @@ class DockerfileInfo:
         return stages[-1].name or "" if stages else ""
 
 
-def _words(line: str) -> list[str]:
-    return line.replace("\\", " ").replace(";", " ; ").replace("&&", " ; ").split()
+def _words(command: str) -> list[str]:
+    return command.replace("\\", " ").split()
 
 
 def analyse(path: str, text: str, ws: Workspace) -> DockerfileInfo:
     info = DockerfileInfo(path, parse(text), text)
     args = set(info.parsed.global_args) | {a for s in info.parsed.stages for a in s.args}
     bins_of = {c.name: c.bins for c in ws.crates.values() if c.member}
+    every_bin = {b for bins in bins_of.values() for b in bins}
+    info.prebuilt = {
+        m.group(1) for src in info.parsed.copied() if (m := _PREBUILT.search(src)) and m.group(1) in every_bin
+    }
     for _, line in info.parsed.run_lines():
-        for m in _CARGO.finditer(line):
-            words = _words(m.group(1))
-            cut = words.index(";") if ";" in words else len(words)
-            words = words[:cut]
+        for m in (m for command in _COMMANDS.split(line) if (m := _CARGO.search(command))):
+            words = _words(m.group(2))
+            if m.group(1) == "install" and not {"--path", "-p", "--package", "--bin"} & {
+                w.split("=", 1)[0] for w in words
+            }:
+                continue  # `cargo install fido-mds-tool`: a crate of a registry, no binary of the workspace
             chosen = False
             for flag, value in zip(words, [*words[1:], ""], strict=False):
                 name = value if flag in ("--bin", "-p", "--package", "--path") else ""
@@ -136,12 +145,22 @@ def pick(dockerfiles: Sequence[DockerfileInfo], crate: Crate, binary: str) -> Do
     """The Dockerfile that builds `binary`: one that names it (the one in a folder or file named
     after it first), else one whose binary a build argument picks, else one that builds all."""
     naming = [d for d in dockerfiles if binary in d.bins]
+    for group in (naming, [d for d in dockerfiles if d.bin_arg], [d for d in dockerfiles if d.builds_all]):
+        if group:
+            return _closest(group, crate, binary)
+    return None
 
+
+def pick_prebuilt(dockerfiles: Sequence[DockerfileInfo], crate: Crate, binary: str) -> DockerfileInfo | None:
+    """The Dockerfile that copies `binary` from a target/ directory built outside Docker, the one
+    named after it first (`ballista-scheduler.Dockerfile` before one copying several)."""
+    copying = [d for d in dockerfiles if binary in d.prebuilt]
+    return _closest(copying, crate, binary) if copying else None
+
+
+def _closest(group: Sequence[DockerfileInfo], crate: Crate, binary: str) -> DockerfileInfo:
     def own(d: DockerfileInfo) -> bool:
         parts = re.split(r"[/.]", d.path.lower())
         return binary.lower() in parts or crate.name.lower() in parts
 
-    for group in (naming, [d for d in dockerfiles if d.bin_arg], [d for d in dockerfiles if d.builds_all]):
-        if group:
-            return sorted(group, key=lambda d: (not own(d), d.path.count("/"), d.path))[0]
-    return None
+    return sorted(group, key=lambda d: (not own(d), len(d.prebuilt), d.path.count("/"), d.path))[0]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from buildctl.detect.workspace import join
 from buildctl.globs import GlobSet
-from buildctl.init.proposal import Rule, Scan, escape_glob
+from buildctl.init.dockerfiles import DockerfileInfo
+from buildctl.init.proposal import Rule, Scan, ServiceGuess, escape_glob
 
 _CI_DIRS = {".github", ".gitlab", ".circleci", ".buildkite", ".vscode", ".idea", ".devcontainer", ".husky"}
 _TOOL_FILES = {
@@ -83,10 +84,17 @@ class DockerIgnore:
 
 
 def ignores(
-    s: Scan, deployments: str, covered: GlobSet, dockerfile: str, contexts: set[str] | None = None
+    s: Scan,
+    deployments: str,
+    covered: GlobSet,
+    dockerfile: str,
+    contexts: set[str] | None = None,
+    copied: GlobSet | None = None,
 ) -> tuple[list[Rule], list[str]]:
     """Rules for the paths that cannot change an image, and the top-level entries left unowned.
-    Paths outside every build context (`contexts`) need neither: nothing can build them."""
+    Paths outside every build context (`contexts`) need neither: nothing can build them. With
+    `copied` (what the Dockerfiles COPY, when they name their sources), a path of the context
+    that none copies is ignored too."""
     ws = s.workspace
     crate_dirs = {d for d in ws.by_dir if d}
     within = sorted(c for c in (contexts or {""}) if c)
@@ -135,9 +143,16 @@ def ignores(
                 continue
             if all(covered.match(p) for p in under):
                 continue
+            hits = [copied.match(p) for p in under] if is_dir and copied is not None else []
+            if any(hits) and not all(hits):
+                visit(entry, under)  # `dev/docker/x.sh` is copied, the rest of `dev/` is not
+                continue
             glob = f"{escape_glob(name)}/**" if is_dir else escape_glob(name)
             if docker_context is not None and all(excluded(p) for p in under):
                 rules.append(Rule(glob, f"not in the Docker build context ({dockerignore_path})"))
+                continue
+            if copied is not None and not any(copied.match(p) for p in under):
+                rules.append(Rule(glob, "no Dockerfile of a service copies it (they name what they copy)"))
                 continue
             why = _tooling(s, name, is_dir, under)
             if why is not None:
@@ -147,6 +162,35 @@ def ignores(
 
     visit("", [p for p in s.files if p != s.map_file])
     return rules, left
+
+
+def what_images_copy(
+    s: Scan, services: Sequence[ServiceGuess], dockerfile: str, context: str, infos: Sequence[DockerfileInfo]
+) -> GlobSet | None:
+    """The paths the services' Dockerfiles COPY or ADD from their contexts, or None when one may
+    read any file of its context (`COPY . .`, a source with a variable, a bind mount of the
+    context, a Dockerfile init cannot read): a file of the context that none copies is not in
+    any image."""
+    globs: list[str] = []
+    chosen = [(g.dockerfile or dockerfile, g.context) for g in services] or [(dockerfile, None)]
+    for path, own_context in chosen:
+        ctx = own_context if own_context is not None else context
+        info = next((d for d in infos if d.path == path), None)
+        if info is None or any(_binds_context(line) for _, line in info.parsed.run_lines()):
+            return None
+        for source in info.parsed.copied():
+            if source.startswith("$"):
+                return None
+            # `target/${PROFILE}/app`: the variable's segments can be anything
+            src = posixpath.normpath(join(ctx, re.sub(r"\$\{[^}]*\}|\$\w+", "**", source.lstrip("/"))))
+            if src in (".", posixpath.normpath(ctx or ".")) or src.startswith(".."):
+                return None
+            globs += [src, f"{src}/**"]
+    return GlobSet.of(globs)
+
+
+def _binds_context(run: str) -> bool:
+    return any("type=bind" in m and "from=" not in m for m in re.findall(r"--mount=(\S+)", run))
 
 
 def _tooling(s: Scan, name: str, is_dir: bool, files: Sequence[str]) -> str | None:

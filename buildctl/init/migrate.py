@@ -242,7 +242,8 @@ def assign(
             why = (
                 "its globs cover " + ", ".join(f"{known[s].dir}/" for s in services)
                 if services
-                else "none: no service has this name, and no glob covers a service's crate directory"
+                else "none: no service has this name, and none of its globs is a service's crate directory "
+                "(`<dir>/**`)"
             )
         plans.append(FilterPlan(f, services, why, marks=marks if len(services) > 1 else {}))
     for guess in promoted:

@@ -37,7 +37,7 @@ from buildctl.globs import GlobSet
 from buildctl.init.charts import charts, crate_inputs
 from buildctl.init.dockerfiles import DOCKERFILE, DockerfileInfo, analyse, choose_context
 from buildctl.init.evidence import gather
-from buildctl.init.ignores import ignores
+from buildctl.init.ignores import ignores, what_images_copy
 from buildctl.init.proposal import (
     DEFAULT_DEPLOYMENTS,
     DEFAULT_DOCKERFILE,
@@ -53,10 +53,12 @@ from buildctl.mapmodel import DEFAULT_BIN_ARG, DEFAULT_TARGET, Service
 # --- the workspace root ---------------------------------------------------------------------
 
 
-def find_root(snap: Snapshot) -> str:
-    """The Cargo workspace root: the repository root, else the one directory one level down whose
-    Cargo.toml has [workspace] (e.g. `rust/`)."""
+def find_root(snap: Snapshot, wanted: str | None = None) -> str:
+    """The Cargo workspace root: `wanted` (`init --root`), else the repository root, else the one
+    directory one level down whose Cargo.toml has [workspace] (e.g. `rust/`)."""
     dirs = snap.manifest_dirs()
+    if wanted is not None:
+        return _wanted_root(snap, wanted, dirs)
     if "" in dirs:
         return ""
     found = [d for d in dirs if "/" not in d and "workspace" in (snap.toml(join(d, "Cargo.toml")) or {})]
@@ -65,7 +67,8 @@ def find_root(snap: Snapshot) -> str:
     if found:
         raise BuildctlError(
             f"found several Cargo workspaces ({', '.join(found)}); a map describes one",
-            hint="write the map by hand (docs/workspace-map.md), with [workspace] root set to one of them",
+            hint=f"pass --root DIR to map one of them (buildctl init --root {found[0]}), and --map "
+            f"DIR/workspace-map.toml to keep one map per workspace",
         )
     raise BuildctlError(
         f"no Cargo workspace found: no Cargo.toml at the root of the repository or one level down ({snap.label})",
@@ -73,11 +76,25 @@ def find_root(snap: Snapshot) -> str:
     )
 
 
+def _wanted_root(snap: Snapshot, wanted: str, dirs: Sequence[str]) -> str:
+    root = posixpath.normpath(wanted.strip("/")) if wanted.strip("/") else "."
+    root = "" if root == "." else root
+    if root.startswith("../") or root == "..":
+        raise BuildctlError(f"--root {wanted!r} is outside the repository", hint="name a directory inside it")
+    if root in dirs and "workspace" in (snap.toml(join(root, "Cargo.toml")) or {}):
+        return root
+    roots = sorted(d or "." for d in dirs if "workspace" in (snap.toml(join(d, "Cargo.toml")) or {}))
+    raise BuildctlError(
+        f"--root {wanted!r}: no Cargo.toml with [workspace] there ({snap.label})",
+        hint=f"workspaces in this repository: {', '.join(roots) or 'none'}",
+    )
+
+
 # --- scanning -------------------------------------------------------------------------------
 
 
-def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
-    root = find_root(snap)
+def scan(snap: Snapshot, map_file: str = MAP_FILE, root_dir: str | None = None) -> Proposal:
+    root = find_root(snap, root_dir)
     s = Scan(snap, map_file, root, load_workspace(snap, root), sorted(snap.files))
     ev = gather(s)
     docker_paths = [p for p in s.files if DOCKERFILE.search(p)]
@@ -130,7 +147,8 @@ def scan(snap: Snapshot, map_file: str = MAP_FILE) -> Proposal:
         + [r.glob for rules in inputs.values() for r in rules]
     )
     contexts = {g.context if g.context is not None else ws_context for g in services} or {ws_context}
-    inferred, left = ignores(s, deployments, covered, ws_df, contexts)
+    copied = what_images_copy(s, services, ws_df, ws_context, infos)
+    inferred, left = ignores(s, deployments, covered, ws_df, contexts, copied)
     return Proposal(
         map_file=map_file,
         root=s.root,

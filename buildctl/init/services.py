@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from buildctl.detect.workspace import Crate
 from buildctl.init.charts import Chart
-from buildctl.init.dockerfiles import DockerfileInfo, pick
+from buildctl.init.dockerfiles import DockerfileInfo, pick, pick_prebuilt
 from buildctl.init.evidence import Evidence
 from buildctl.init.proposal import ServiceGuess, Skipped
 from buildctl.mapmodel import DEFAULT_TARGET, SERVICE_NAME
@@ -82,6 +82,10 @@ def decide(
                         f"{df.path} could build it, but no workflow passes it as {df.bin_arg} "
                         f"(they pass {', '.join(sorted(values))})"
                     )
+            elif (df is None or not _named_in(name, [df])) and (
+                built := pick_prebuilt(infos, crate, name)
+            ) is not None:
+                chosen = (name, f"{built.path} copies it from a target/ built outside Docker", built)
             elif (named := _named_in(name, infos)) is not None:
                 chosen = (name, f"{named.path} names it", named if named.cargo else df)
             if chosen is not None:

@@ -5,6 +5,7 @@ migration (read back from $GITHUB_OUTPUT), and Helm values bumped byte-preservin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,56 @@ def test_a_composite_action_migration_keeps_every_output(tmp_path: Path) -> None
     repo.remove("proto/new.proto")  # a deletion is no `added|modified` change
     got = outputs({})
     assert got["proto"] == "false"
+
+
+def test_several_workspaces_one_map_each(tmp_path: Path) -> None:
+    # Shaped like a repository with a workspace per product (`api/`, `relay/`), a library crate
+    # beside them that one uses by path, and other languages at the root.
+    repo = layout_repo("several-workspaces", tmp_path / "e")
+    res = run(["--repo", str(repo.path), "init"])
+    assert res.code == 1 and "found several Cargo workspaces (api, relay)" in res.stderr
+    assert "buildctl init --root api" in res.stderr
+    bad = run(["--repo", str(repo.path), "init", "--root", "sdk"])
+    assert bad.code == 1 and "--root 'sdk': no Cargo.toml with [workspace] there" in bad.stderr
+    assert "workspaces in this repository: api, relay" in bad.stderr
+
+    relay = ["--repo", str(repo.path), "--map", str(repo.path / "relay/workspace-map.toml")]
+    res = run([*relay, "init", "--root", "relay"])
+    assert res.code == 0, res.stderr
+    check = run([*relay, "check", "--strict"])
+    assert check.code == 0, check.stderr + check.stdout
+    cfg = parse_map(repo.read("relay/workspace-map.toml"), "relay/workspace-map.toml")
+    assert (cfg.root, sorted(cfg.services), cfg.services["relayd"].context) == ("relay", ["relayd"], "")
+    # its Dockerfile copies sdk/ and relay/ alone: the rest of the root context is in no image
+    assert not cfg.acknowledged.unowned
+    repo.commit("the relay map")
+
+    def built(edit: dict[str, str]) -> list[str]:
+        base = repo.head()
+        for path, text in edit.items():
+            with (repo.path / path).open("a", encoding="utf-8") as fh:
+                fh.write(text)
+        res = run([*relay, "affected", "--format", "json", "--base", base, "--head", repo.commit()])
+        assert res.code == 0, res.stderr
+        return list(json.loads(res.stdout)["build"])
+
+    assert built({"sdk/src/lib.rs": "//\n"}) == ["relayd"]  # a path dependency outside the workspace
+    assert built({"api/crates/api/src/main.rs": "//\n"}) == []  # the other workspace
+    assert built({"web/package.json": " ", "go.mod": "\n"}) == []  # copied by no Dockerfile
+    assert built({"relay/Dockerfile": "#\n"}) == ["relayd"]
+
+
+def test_binaries_built_outside_docker_and_chained_cargo_commands(tmp_path: Path) -> None:
+    # Shaped like a repository whose per-image Dockerfiles copy `target/${PROFILE}/<bin>` built on
+    # the host (one of them bundling two), and one RUN line that chains two `cargo build`s.
+    repo = layout_repo("prebuilt-binaries", tmp_path / "f")
+    cfg = _init(repo)
+    assert {n: s.dockerfile for n, s in cfg.services.items()} == {
+        "exec": "docker/exec.Dockerfile",
+        "radius": "crates/radius/Dockerfile",  # the second command of the chain names it
+        "sched": "docker/sched.Dockerfile",  # its own, not the bundle
+    }
+    assert cfg.services["radius"].target == "final"
+    assert _built(repo, {"docker/sched-entrypoint.sh": "#\n"}) == (["sched"], [])
+    assert _built(repo, {"docker/exec.Dockerfile": "#\n"}) == (["exec"], [])
+    assert _built(repo, {"crates/shared/src/lib.rs": "//\n"}) == (["exec", "radius", "sched"], [])

@@ -85,7 +85,8 @@ def subdir_repo(tmp_path: Path) -> Repo:
     repo.write("tools/gen/data.csv", "a,b\n")
     repo.write("scripts/release.sh", "#!/bin/sh\n")
     repo.write("requirements.txt", "click\n")
-    repo.write("proto/api.proto", 'syntax = "proto3";\n')
+    repo.write("rust/proto/api.proto", 'syntax = "proto3";\n')  # copied with rust/: unowned
+    repo.write("web/package.json", "{}\n")  # copied by no Dockerfile: ignored
     repo.write("README.md", "# sub\n")
     repo.commit("sub")
     return repo
@@ -128,15 +129,22 @@ def test_init_finds_a_workspace_one_level_down(subdir_repo: Repo) -> None:
         "requirements.txt",
         "scripts/**",
         "tools/**",
+        "web/**",
     }
+    assert (
+        '"web/**",  ' in text and "# no Dockerfile of a service copies it (they name what they copy)" in text
+    )
     # left to rebuild everything, and said so on a line of its own, which `check --strict` takes
-    assert cfg.acknowledged.unowned.patterns == ("proto/**",)
-    assert '    "proto/**",  # rebuilds every service' in text
+    assert cfg.acknowledged.unowned.patterns == ("rust/proto/**",)
+    assert '    "rust/proto/**",  # rebuilds every service' in text
     check = run(["--repo", str(repo.path), "check", "--strict"])
     assert check.code == 0, check.stderr
-    repo.write("workspace-map.toml", text.replace('    "proto/**",  # rebuilds every service\n', ""))
+    repo.write("workspace-map.toml", text.replace('    "rust/proto/**",  # rebuilds every service\n', ""))
     check = run(["--repo", str(repo.path), "check"])
-    assert "1 file(s) owned by no crate, rule or input" in check.stderr and "proto/api.proto" in check.stderr
+    assert (
+        "1 file(s) owned by no crate, rule or input" in check.stderr
+        and "rust/proto/api.proto" in check.stderr
+    )
 
 
 def test_init_takes_a_binary_a_dockerfile_names(mini: Repo) -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 from tests.support.git import CHECKOUT, Repo
 
 FIXTURES = CHECKOUT / "tests" / "fixtures"
-LAYOUTS = ("build-arg-helm", "per-service-dockerfiles", "subfolder-workspace", "composite-filters")
+LAYOUTS = (
+    "build-arg-helm",
+    "per-service-dockerfiles",
+    "subfolder-workspace",
+    "composite-filters",
+    "several-workspaces",
+    "prebuilt-binaries",
+)
 INSTALL = "example/buildctl@0123456789abcdef0123456789abcdef01234567"
 
 
