@@ -108,6 +108,7 @@ class Engine:
         from docker.errors import APIError, DockerException
 
         outcome = BuildOutcome(image_id="")
+        pending = ""
         step: str | None = None
         step_log: list[str] = []  # what the current step printed, for the message if it fails
         try:
@@ -127,13 +128,15 @@ class Engine:
             for event in stream:
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail", {}).get("message") or event.get("error")
-                    raise BuildctlError(failure_text(target, str(detail).strip(), step_log))
+                    raise BuildctlError(failure_text(target, str(detail).strip(), [*step_log, pending]))
                 text = event.get("stream")
                 if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
                     outcome.image_id = event["aux"]["ID"]
                 if not text:
                     continue
-                for line in text.splitlines():
+                # The engine sends a step's output in pieces that need not end at a line's end.
+                *complete, pending = (pending + text).split("\n")
+                for line in complete:
                     outcome.log.append(line)
                     if sink:
                         sink(line)

@@ -153,12 +153,13 @@ class Built:
     report: dict[str, Any]
     result_file: Path
     namespace: str
+    runtime_index: str
 
     def buildctl(self, command: str, *args: str, env: Mapping[str, str] | None = None) -> Result:
-        """`buildctl <command> -v --builder <builder> ...` in-process on the copy."""
-        extra = ["--builder", self.builder] if command in ("build", "warm", "ci") else []
+        """`buildctl <command> [-v --builder <builder>] ...` in-process on the copy."""
+        extra = ["-v", "--builder", self.builder] if command in ("build", "warm", "ci") else []
         res = run(
-            ["--repo", str(self.repo.path), command, "-v", *extra, *args],
+            ["--repo", str(self.repo.path), command, *extra, *args],
             env={"DOCKER_CONFIG": str(self.docker_config), **(env or {})},
         )
         self.ledger.record(res.stderr)
@@ -171,6 +172,11 @@ class Built:
     def service(self, name: str) -> dict[str, Any]:
         return dict(self.report["services"][name])
 
+    def native_only(self) -> None:
+        """This branch's map builds this machine's platform only (where a test is about the
+        builder's cache or its messages, not about the platforms); the session's cook serves it."""
+        set_platforms(self.repo, (NATIVE,), runtime_index=self.runtime_index)
+
 
 def _build(
     builder: str,
@@ -181,10 +187,23 @@ def _build(
     root: Path,
     services: tuple[str, ...],
     namespace: str,
+    runtime_index: str,
 ) -> Built:
     config = root / "docker-config"  # no credentials but the ones a test passes
     config.mkdir()
-    b = Built(builder, repo, registry, api, ledger, config, repo.head(), {}, root / "build.json", namespace)
+    b = Built(
+        builder,
+        repo,
+        registry,
+        api,
+        ledger,
+        config,
+        repo.head(),
+        {},
+        root / "build.json",
+        namespace,
+        runtime_index,
+    )
     b.branch("session")
     which = ["--all"] if services == SERVICES else [a for s in services for a in ("--service", s)]
     res = b.buildctl("build", *which, "--push", "--jobs", "2", "--format", "json")
@@ -197,6 +216,7 @@ def _build(
 @pytest.fixture(scope="session")
 def built(
     docker_monorepo: Repo,
+    runtime_index: str,
     registry: Registry,
     docker_engine: Any,
     image_ledger: ImageLedger,
@@ -212,18 +232,19 @@ def built(
     )
 
 
-CLASSIC_SERVICES = ("auth-service", "graphics-gateway")  # a plain one, and one with a build script
+CLASSIC_SERVICES = ("auth-service",)
 
 
 @pytest.fixture(scope="session")
 def classic(
     docker_monorepo: Repo,
+    runtime_index: str,
     registry: Registry,
     docker_engine: Any,
     image_ledger: ImageLedger,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Built:
-    """Two services for both platforms by the classic builder, pushed to a namespace of their own."""
+    """A service for both platforms by the classic builder, pushed to a namespace of its own."""
     root = tmp_path_factory.mktemp("built-classic")
     repo = Repo(root / "monorepo")
     shutil.copytree(docker_monorepo.path, repo.path, symlinks=True)  # with the vendored sources
@@ -231,7 +252,17 @@ def classic(
     set_registry(repo, f"{registry.addr}/{namespace}")
     point_deployments_at(repo, f"{registry.addr}/{namespace}")
     repo.commit("the classic builder's namespace")
-    return _build("classic", repo, registry, docker_engine, image_ledger, root, CLASSIC_SERVICES, namespace)
+    return _build(
+        "classic",
+        repo,
+        registry,
+        docker_engine,
+        image_ledger,
+        root,
+        CLASSIC_SERVICES,
+        namespace,
+        runtime_index,
+    )
 
 
 @pytest.fixture(scope="session", params=["buildkit", "classic"])

@@ -78,14 +78,22 @@ class FaultWorld:
     def storage(self) -> Path:
         return self.registry.dir / "storage"
 
+    @property
+    def manifests(self) -> Path:
+        return self.storage / "docker/registry/v2/repositories" / NAMESPACE / CHAT / "_manifests"
+
     def break_storage(self) -> None:
-        """Replace the storage directory by a plain file: every write the registry tries fails."""
-        shutil.rmtree(self.storage)
-        self.storage.write_text("not a directory\n")
+        """Make the registry's manifest store of the service a plain file: every manifest it is
+        sent fails to be written and it answers 500, while the layers upload. (With the whole
+        storage broken, the engine itself retries each layer for a minute before buildctl sees
+        anything; here the failure reaches buildctl's own retries at once.)"""
+        if self.manifests.is_dir():
+            shutil.rmtree(self.manifests)
+        self.manifests.parent.mkdir(parents=True, exist_ok=True)
+        self.manifests.write_text("not a directory\n")
 
     def mend_storage(self) -> None:
-        self.storage.unlink()
-        self.storage.mkdir()
+        self.manifests.unlink()
 
     def env(self) -> dict[str, str]:
         return {"DOCKER_CONFIG": str(self.docker_config)}
@@ -103,20 +111,20 @@ class FaultWorld:
         """As a subprocess, calling `react(line)` on each stderr line as it comes (to inject a
         fault at a point of the build, or mend it)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             [sys.executable, "-m", "buildctl", *self.argv()],
             env={**env, **self.env()},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )
-        assert proc.stderr is not None and proc.stdout is not None
-        lines = []
-        for line in proc.stderr:
-            lines.append(line)
-            react(line.rstrip("\n"))
-        stdout = proc.stdout.read()
-        code = proc.wait(timeout=600)
+        ) as proc:
+            assert proc.stderr is not None and proc.stdout is not None
+            lines = []
+            for line in proc.stderr:
+                lines.append(line)
+                react(line.rstrip("\n"))
+            stdout = proc.stdout.read()
+            code = proc.wait(timeout=600)
         res = Result(code, stdout, "".join(lines))
         self.ledger.record(res.stderr)
         return res
