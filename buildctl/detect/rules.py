@@ -218,7 +218,9 @@ class Detector:
             for key, chain in sorted(cargo_lock.find_path(head_lock, start, changed, allowed).items()):
                 self.touched.update(k[0] for k in chain if not k[2])
                 names = " -> ".join(cargo_lock.label(k) for k in reversed(chain[:-1]))
-                self._effect(service).add(f"{path}: {changed[key]} -> {names}", build=True)
+                # The service's own crate changed in the lock (its version): no chain to show.
+                tail = f" -> {names}" if names else ""
+                self._effect(service).add(f"{path}: {changed[key]}{tail}", build=True)
 
     def _propagate(self) -> None:
         services = {c for c, name in self.crate_of.items() if name not in self.skipped}

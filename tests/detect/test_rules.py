@@ -184,3 +184,13 @@ def test_filters_evaluate_like_paths_filter() -> None:
     assert set(found) == {"new"}  # a rename adds the new path, as git --no-renames lists it
     found = filters.evaluate([Change("M", "src/x.rs"), Change("M", "docs/a.md"), Change("M", "db/a.sql")])
     assert set(found) == {"docs", "src"} and found["src"].path == "src/x.rs"
+
+
+def test_a_lock_entry_of_the_services_own_crate_reads_without_a_dangling_chain(mini: Repo) -> None:
+    from tests.support.cli import change, reasons
+    from tests.support.workspaces import lock
+
+    bumped = lock().replace('name = "a"\nversion = "0.1.0"', 'name = "a"\nversion = "0.2.0"')
+    out = change(mini, {"Cargo.lock": bumped})
+    assert out["build"] == ["a"]
+    assert reasons(out, "a") == ["Cargo.lock: a 0.1.0 -> 0.2.0"]
