@@ -228,7 +228,15 @@ def built(
         pytest.fail("qemu-aarch64-static is not installed (scripts/setup.sh installs qemu-user-static)")
     root = tmp_path_factory.mktemp("built-buildkit")
     return _build(
-        "buildkit", docker_monorepo, registry, docker_engine, image_ledger, root, SERVICES, NAMESPACE
+        "buildkit",
+        docker_monorepo,
+        registry,
+        docker_engine,
+        image_ledger,
+        root,
+        SERVICES,
+        NAMESPACE,
+        runtime_index,
     )
 
 
