@@ -162,6 +162,9 @@ def test_the_pushed_arm64_binary_runs_under_qemu_and_answers_health(
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
     health = json.loads(body)
     assert health["service"] == name and health["status"] == "healthy", health
 
