@@ -71,9 +71,14 @@ def scratch_copy(dest: Path, registry: str) -> Path:
     text = text.replace("ghcr.io/example-org/game-platform", f"{registry}/game-platform")
     # The map's public arm64 base image cannot be pulled here: its table is replaced below.
     text = re.sub(r'(?ms)^\[build\.platform_args\."linux/arm64"\]\n.*?(?=^\[|\Z)', "", text)
-    text += (
-        "\n[build]\n# Base images made locally by scripts/bootstrap-images.sh (nothing can be pulled here).\n"
+    local = (
+        "# Base images made locally by scripts/bootstrap-images.sh (nothing can be pulled here).\n"
         'args = { CHEF_IMAGE = "buildctl.local/rust-chef:latest", RUNTIME_IMAGE = "buildctl.local/debian:bookworm-slim" }\n'
+    )
+    text, n = re.subn(r"(?m)^\[build\]\n", lambda m: m.group(0) + local, text, count=1)
+    if n == 0:
+        text += "\n[build]\n" + local
+    text += (
         "\n# linux/arm64, one of the map's [workspace] platforms: cross-compiled on this machine.\n"
         '[build.platform_args."linux/arm64"]\n'
         'CHEF_IMAGE = "buildctl.local/rust-chef-cross:latest"\n'
