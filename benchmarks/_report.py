@@ -85,7 +85,11 @@ def summary(rows: Sequence[Row], tools: Sequence[str]) -> Iterator[str]:
             before = statistics.median(x for r in members for x in r.ratios("baseline cold", "paths-filter"))
             warm = statistics.median(x for r in members for x in r.ratios("buildctl warm", "baseline warm"))
             coldx = statistics.median(x for r in members for x in r.ratios("buildctl cold", "baseline cold"))
-            parts += [f"(baseline {before:.2f})", f"cold new/baseline {coldx:.2f}", f"warm new/baseline {warm:.2f}"]
+            parts += [
+                f"(baseline {before:.2f})",
+                f"cold new/baseline {coldx:.2f}",
+                f"warm new/baseline {warm:.2f}",
+            ]
         parts.append(f"peak {peak:.1f} MB")
         ok = ratio <= TARGET_RATIO and peak < TARGET_PEAK_MB
         if "baseline" in tools:
@@ -93,7 +97,9 @@ def summary(rows: Sequence[Row], tools: Sequence[str]) -> Iterator[str]:
         yield f"{group:<12} {'ok ' if ok else 'MISSED'}  " + ", ".join(parts)
 
 
-def report(rows: Sequence[Row], tools: Sequence[str], runs: int, python: str, bytecode: str, load: Sequence[float]) -> str:
+def report(
+    rows: Sequence[Row], tools: Sequence[str], runs: int, python: str, bytecode: str, load: Sequence[float]
+) -> str:
     lines = [
         f"buildctl affected (new{', base' if 'baseline' in tools else ''}) against paths-filter: medians of "
         f"{runs} interleaved rounds (after 1 warm-up); seconds",

@@ -11,6 +11,7 @@ in it), and the root Cargo.toml and Cargo.lock.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shutil
 import tomllib
@@ -122,6 +123,11 @@ def _members(repo: Path, commit: str) -> list[Member]:
     listing = git_bytes(repo, "ls-tree", "-r", "-z", "--name-only", commit).decode().split("\0")
     files = set(listing)
     manifest_dirs = sorted(p[: -len("/Cargo.toml")] for p in listing if p.endswith("/Cargo.toml"))
+    bins: dict[str, list[str]] = {}  # crate directory -> its src/bin/*.rs
+    for p in listing:
+        head, sep, rest = p.partition("/src/bin/")
+        if sep and rest.endswith(".rs"):
+            bins.setdefault(head, []).append(rest)
     root = tomllib.loads(git(repo, "show", f"{commit}:Cargo.toml"))
     ws = root.get("workspace", {})
     excluded = [e.strip("/") for e in ws.get("exclude", [])]
@@ -136,7 +142,7 @@ def _members(repo: Path, commit: str) -> list[Member]:
         data = tomllib.loads(git(repo, "show", f"{commit}:{d}/Cargo.toml"))
         name = data.get("package", {}).get("name")
         if isinstance(name, str):
-            binary = f"{d}/src/main.rs" in files or bool(data.get("bin"))
+            binary = f"{d}/src/main.rs" in files or bool(data.get("bin")) or any(bins.get(d, ()))
             members.append(Member(name, d, binary))
     if "package" in root and isinstance(root["package"].get("name"), str):
         members.append(Member(root["package"]["name"], "", "src/main.rs" in files))
@@ -171,7 +177,7 @@ def real_repo(path: Path, workdir: Path, pairs: int) -> RealRepo:
         raise BenchmarkError(f"{path} has no Cargo.toml at its root")
     commits = git(path, "rev-list", "--first-parent", f"--max-count={pairs * 3}", "HEAD").split()
     chosen: list[tuple[str, str, int]] = []
-    for head, base in zip(commits, commits[1:], strict=False):
+    for head, base in itertools.pairwise(commits):
         files = len(git_bytes(path, "diff", "--name-only", "-z", base, head).split(b"\0")) - 1
         if files:
             chosen.append((base, head, files))

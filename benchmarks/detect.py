@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _pathsfilter  # noqa: E402
-from _measure import (  # noqa: E402
+import _pathsfilter
+from _measure import (
     BenchmarkError,
     Sample,
     Spawner,
@@ -50,9 +50,9 @@ from _measure import (  # noqa: E402
     log,
     with_env,
 )
-from _repos import make_repo, real_repo, synthetic_filters  # noqa: E402
-from _report import Row, report  # noqa: E402
-from _synthetic import build_model, expected_build, large_diff, small_diff  # noqa: E402
+from _report import Row, report
+from _repos import make_repo, real_repo, synthetic_filters
+from _synthetic import build_model, expected_build, large_diff, small_diff
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILDCTL = REPO_ROOT / ".venv" / "bin" / "buildctl"
@@ -160,7 +160,9 @@ def synthetic_cases(size: int, seed: int, workdir: Path) -> list[Case]:
     small = small_diff(model)
     large = large_diff(model, {**model.files, **small.files})
     repo, reused = make_repo(model, small, large, workdir / f"ws-{size}")
-    log(f"{size} crates: {len(model.files)} files, {len(model.services)} services, {'reused' if reused else 'generated'} {repo.path}")
+    log(
+        f"{size} crates: {len(model.files)} files, {len(model.services)} services, {'reused' if reused else 'generated'} {repo.path}"
+    )
     yaml = _pathsfilter.filters_yaml(synthetic_filters(model))
     return [
         Case(
@@ -184,7 +186,18 @@ def real_cases(path: Path, pairs: int, workdir: Path) -> list[Case]:
     log(f"{real.name}: {len(real.services)} services ({', '.join(real.services)}), {len(real.pairs)} pairs")
     yaml = _pathsfilter.filters_yaml(real.filters)
     return [
-        Case(real.name, f"{head[:10]} ({files} files)", real.path, real.map_path, base, head, files, len(real.services), None, yaml)
+        Case(
+            real.name,
+            f"{head[:10]} ({files} files)",
+            real.path,
+            real.map_path,
+            base,
+            head,
+            files,
+            len(real.services),
+            None,
+            yaml,
+        )
         for base, head, files in real.pairs
     ]
 
@@ -216,7 +229,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
     p.add_argument("--buildctl", type=Path, default=DEFAULT_BUILDCTL, help="the buildctl executable")
     p.add_argument("--baseline", type=Path, help="a second buildctl to time beside it (e.g. the last commit)")
-    p.add_argument("--paths-filter", type=Path, required=True, help=f"paths-filter {_pathsfilter.VERSION}'s dist/index.js")
+    p.add_argument(
+        "--paths-filter",
+        type=Path,
+        required=True,
+        help=f"paths-filter {_pathsfilter.VERSION}'s dist/index.js",
+    )
     p.add_argument("--node", default="node", help="the node executable (default: node on PATH)")
     p.add_argument(
         "--no-pyc-cache",
@@ -241,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     python = interpreter_of(tools["buildctl"])
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="buildctl-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    for label in tools:  # warm means warmed by this run's warm-up, not by another version's run
+        shutil.rmtree(workdir / f"cache-{label}", ignore_errors=True)
     setup = Setup(tools, python, args.node, args.paths_filter.resolve(), workdir, args.runs)
     rows: list[Row] = []
     load = [os.getloadavg()[0]]

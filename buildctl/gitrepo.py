@@ -7,7 +7,6 @@ about 80 ms of a 190 ms budget. Writes (commit, push) live in `gitops`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -23,6 +22,8 @@ _KEPT = ("GIT_SSH", "GIT_SSH_COMMAND")  # how to reach a remote, not which repos
 
 def blob_id(data: bytes) -> str:
     """The id git gives a file of this content."""
+    import hashlib  # only the working tree needs it; a commit's blobs come with their ids
+
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
@@ -84,6 +85,30 @@ def resolve(repo: Path, rev: str, what: str = "revision") -> str:
             hint="fetch it first (a shallow CI checkout needs fetch-depth: 0 or a deeper fetch) or pass another revision",
         )
     return out.decode().strip()
+
+
+_OID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+@dataclass(frozen=True)
+class Located:
+    shas: tuple[str, ...]  # the commits asked for, in order
+    plain_history: bool  # neither shallow nor grafted: a commit's parents are what its object says
+
+
+def locate(repo: Path, revs: Sequence[str]) -> Located | None:
+    """Several revisions' commits and the history's shape in one process. None when any of them
+    is not exactly one commit: `resolve` then asks one by one, and says which, as before."""
+    if any(r.startswith("-") or "\n" in r or "\0" in r for r in revs):
+        return None
+    # No --end-of-options (rev-parse would echo it): no revision here starts with "-".
+    args = ["rev-parse", "--is-shallow-repository", "--git-path", "info/grafts"]
+    ok, out = _ok(repo, [*args, *(f"{r}^{{commit}}" for r in revs)])
+    lines = out.decode("utf-8", "surrogateescape").splitlines() if ok else []
+    if len(lines) != 2 + len(revs) or not all(_OID.fullmatch(s) for s in lines[2:]):
+        return None
+    grafts = Path(lines[1]) if Path(lines[1]).is_absolute() else repo / lines[1]
+    return Located(tuple(lines[2:]), lines[0] == "false" and not grafts.exists())
 
 
 def has_commit(repo: Path, sha: str) -> bool:

@@ -1,4 +1,8 @@
-"""State shared by the commands, loaded only when a command needs it."""
+"""State shared by the commands, loaded only when a command needs it.
+
+No click at import: `affected` runs without it when its command line is a plain one (see
+`buildctl.cli.main`); the decorators below import it when a command module applies them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-
-import click
 
 from buildctl import gitrepo
 from buildctl.config import WorkspaceMap, load_map
@@ -47,11 +49,15 @@ class AppContext:
         return analyze(self.repo, self.map, opts)
 
 
-pass_app = click.make_pass_decorator(AppContext)
+def pass_app(func: F) -> F:
+    import click
+
+    return click.make_pass_decorator(AppContext)(func)  # type: ignore[return-value]
 
 
 def range_options(func: F) -> F:
     """--base/--head/--uncommitted/--since-deployed, folded into one `opts: RangeOptions` argument."""
+    import click
 
     @click.option("--base", help="Compare from this revision (the merge-base with head is used).")
     @click.option("--head", help="Compare up to this revision.  [default: HEAD]")
@@ -76,6 +82,8 @@ def range_options(func: F) -> F:
 
 
 def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
+    import click
+
     return click.option(
         "--format",
         "fmt",

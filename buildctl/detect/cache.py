@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buildctl import atomic
-
 FILE = "toml-v1.json"
 MAX_ENTRIES = 50_000
-MODEL_VERSION = "v1"
+MODEL_VERSION = "v2"  # v2: members written "crates/a/" are crates/a (a model of v1 may not be)
 MAX_MODELS = 20
 
 
@@ -70,7 +68,8 @@ class Cache:
         return hit if isinstance(hit, dict) else None
 
     def put(self, oid: str, parsed: dict[str, Any]) -> None:
-        self._new[oid] = parsed
+        if self.path is not None:  # a cold run keeps nothing: 3,000 parsed manifests are memory
+            self._new[oid] = parsed
 
     def _trees_path(self) -> Path | None:
         return self.path.parent / f"trees-{MODEL_VERSION}.json" if self.path is not None else None
@@ -152,5 +151,7 @@ class Cache:
 
 
 def _write(path: Path, text: str) -> None:
+    from buildctl import atomic  # tempfile, shutil and signal: only a run that writes pays for them
+
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(path, text, durable=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -44,9 +45,46 @@ class Lock:
         return None
 
 
+# The lock exactly as cargo writes it: comments, `version = N`, then [[package]] tables whose keys
+# come in cargo's order, each a string without escapes. A document that is all of this is valid
+# TOML and means what these groups say; anything else is read by the TOML parser.
+_STR = r'"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"'
+_HEAD = re.compile(r"(?:#[^\x00-\x08\x0a-\x1f\x7f]*\n)*(?:version = (?:0|[1-9][0-9]*)\n)?")
+_PACKAGE = re.compile(
+    rf"\n\[\[package\]\]\nname = {_STR}\nversion = {_STR}\n(?:source = {_STR}\n)?(?:checksum = {_STR}\n)?"
+    r'(?:dependencies = \[\n((?: "[^"\\\x00-\x08\x0a-\x1f\x7f]*",\n)*)\]\n)?'
+)
+_DEP = re.compile(r' "([^"]*)",\n')
+
+
+def _cargo_written(text: str) -> list[dict[str, object]] | None:
+    """The [[package]] entries of a lock in cargo's own layout, as tomllib reads them; None
+    when the text is laid out any other way."""
+    head = _HEAD.match(text)
+    assert head is not None  # it matches the empty string
+    pos = head.end()
+    entries: list[dict[str, object]] = []
+    match = _PACKAGE.match
+    while pos < len(text):
+        m = match(text, pos)
+        if m is None:
+            return None
+        name, version, source, checksum, deps = m.groups()
+        entry: dict[str, object] = {"name": name, "version": version}
+        if source is not None:
+            entry["source"] = source
+        if checksum is not None:
+            entry["checksum"] = checksum
+        if deps is not None:
+            entry["dependencies"] = _DEP.findall(deps)
+        entries.append(entry)
+        pos = m.end()
+    return entries
+
+
 def parse(text: str, file: str) -> Lock:
-    data = tomlfile.parse(text, file)
-    raw = data.get("package", [])
+    fast = _cargo_written(text)
+    raw: object = fast if fast is not None else tomlfile.parse(text, file).get("package", [])
     if not isinstance(raw, list):
         raise BuildctlError("'package' must be an array of tables ([[package]])", file=file)
     packages: dict[Key, Package] = {}

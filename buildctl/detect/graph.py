@@ -6,6 +6,7 @@ the commands that analyse the whole graph (`graph`, `explain`, `check`).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -30,6 +31,10 @@ class CrateGraph:
 
     @classmethod
     def of(cls, ws: Workspace) -> CrateGraph:
+        lazy = getattr(ws.crates, "lazy_graph", None)  # a lazily read workspace walks its own
+        if lazy is not None:
+            graph: CrateGraph = lazy()
+            return graph
         deps: dict[str, set[str]] = {name: set() for name in ws.crates}
         dev: dict[str, set[str]] = {name: set() for name in ws.crates}
         rdeps: dict[str, set[str]] = {name: set() for name in ws.crates}
@@ -77,7 +82,13 @@ class CrateGraph:
 
     def chains_up(self, start: str, targets: Iterable[str]) -> dict[str, list[str]]:
         """Shortest chain start → … → target for every target that depends on `start`."""
-        return shortest_chains(start, targets, lambda node: sorted(self.dependents.get(node, ())))
+        ordered = self._ordered_dependents
+        return shortest_chains(start, targets, lambda node: ordered.get(node, ()))
+
+    @functools.cached_property
+    def _ordered_dependents(self) -> dict[str, tuple[str, ...]]:
+        # A 2,000-file change walks up from hundreds of crates: sort each crate's dependents once.
+        return {name: tuple(sorted(users)) for name, users in self.dependents.items()}
 
     def closure(self, start: str) -> set[str]:
         seen = {start}

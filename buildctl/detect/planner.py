@@ -11,6 +11,7 @@ from buildctl import gitrepo
 from buildctl.config import WorkspaceMap
 from buildctl.detect import ranges
 from buildctl.detect.cache import Cache
+from buildctl.detect.objects import Objects
 from buildctl.detect.revision import Revision
 from buildctl.detect.rules import Detector
 from buildctl.detect.snapshot import Snapshot
@@ -27,14 +28,17 @@ class RangeOptions:
 
 
 def _verdicts(
-    cfg: WorkspaceMap, repo: Path, rng: ranges.Range, memo: Cache, touched: set[str]
+    cfg: WorkspaceMap, repo: Path, rng: ranges.Range, memo: Cache, touched: set[str], objects: Objects
 ) -> dict[str, Verdict]:
-    head_snap = Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo)
+    # Commits are read through `objects`, which makes their workspaces lazy (see lazyws).
+    head_snap = (
+        Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo, objects)
+    )
     head = Revision(head_snap, cfg.root)
     base_sha = rng.base
 
     def base_revision() -> Revision | None:
-        return Revision(Snapshot.at(repo, base_sha, memo), cfg.root) if base_sha else None
+        return Revision(Snapshot.at(repo, base_sha, memo, objects), cfg.root) if base_sha else None
 
     detector = Detector(cfg, head, base_revision)
     # With no range to compare, run() on no changes still validates the map against the workspace.
@@ -46,17 +50,26 @@ def _verdicts(
 
 
 def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
-    rng = ranges.resolve(
-        repo, base=opts.base, head=opts.head, uncommitted=opts.uncommitted, environ=opts.environ
-    )
-    memo = Cache.default(opts.environ)
+    objects = Objects(repo)  # one `cat-file --batch` for every object the run reads
     try:
-        if opts.since_deployed and opts.base is None:
-            return _since_deployed(repo, cfg, rng, memo, opts.environ)
-        touched: set[str] = set()
-        verdicts = _verdicts(cfg, repo, rng, memo, touched)
+        rng = ranges.resolve(
+            repo,
+            base=opts.base,
+            head=opts.head,
+            uncommitted=opts.uncommitted,
+            environ=opts.environ,
+            objects=objects,
+        )
+        memo = Cache.default(opts.environ)
+        try:
+            if opts.since_deployed and opts.base is None:
+                return _since_deployed(repo, cfg, rng, memo, opts.environ, objects)
+            touched: set[str] = set()
+            verdicts = _verdicts(cfg, repo, rng, memo, touched, objects)
+        finally:
+            memo.save()
     finally:
-        memo.save()
+        objects.close()
     return make_plan(
         cfg,
         base=rng.base,
@@ -64,11 +77,15 @@ def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
         everything=rng.everything,
         verdicts=verdicts,
         crates=touched,
-        branch=_branch(repo, opts.environ),
+        branch=_branch(repo, opts.environ, cfg),
     )
 
 
-def _branch(repo: Path, environ: Mapping[str, str]) -> str | None:
+def _branch(repo: Path, environ: Mapping[str, str], cfg: WorkspaceMap | None = None) -> str | None:
+    """The branch, for a `branch` tag; with `cfg`, only when its images get one (the plan uses
+    it for nothing else, and a run need not ask git)."""
+    if cfg is not None and "branch" not in cfg.build.extra_tags:
+        return None
     if environ.get("GITHUB_ACTIONS") == "true":
         return environ.get("GITHUB_HEAD_REF") or environ.get("GITHUB_REF_NAME") or None
     return gitrepo.current_branch(repo)
@@ -103,6 +120,7 @@ def _since_deployed(
     rng: ranges.Range,
     memo: Cache,
     opts_environ: Mapping[str, str],
+    objects: Objects,
 ) -> Plan:
     """Each service compared from the commit its kustomization says is deployed."""
     from buildctl import deployed
@@ -129,7 +147,7 @@ def _since_deployed(
                     True, True, (f"since-deployed: {base[:12]} shares no history with head",)
                 )
             continue
-        found = _verdicts(cfg, repo, sub, memo, touched)
+        found = _verdicts(cfg, repo, sub, memo, touched, objects)
         for name in names:
             if name in found:
                 v = found[name]
@@ -143,5 +161,5 @@ def _since_deployed(
         everything=None,
         verdicts=verdicts,
         crates=touched,
-        branch=_branch(repo, environ=opts_environ),
+        branch=_branch(repo, opts_environ, cfg),
     )

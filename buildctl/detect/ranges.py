@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from buildctl import gitrepo
+from buildctl.detect.objects import Objects
 from buildctl.errors import BuildctlError
 from buildctl.gitrepo import ZERO_SHA, Change
 
 DEEPEN_STEP = 50
 DEEPEN_LIMIT = 10  # times; 500 commits of history at most
+# A push's previous tip, a merge queue's base or a pull request merge commit's first parent is
+# usually a few commits behind head: found by reading those commits, it needs no merge-base.
+ANCESTOR_WALK = 32
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,45 @@ def _event(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
     return name, payload
 
 
-def _find_merge_base(repo: Path, base: str, head: str, remote: str) -> tuple[str | None, str | None]:
+@dataclass
+class _Git:
+    """The git questions of one resolution, answered through `objects` where that is exact."""
+
+    repo: Path
+    objects: Objects | None
+    plain_history: bool = False  # neither shallow nor grafted (known only from `gitrepo.locate`)
+
+    def has_commit(self, rev: str) -> bool:
+        if self.objects is None:
+            return gitrepo.has_commit(self.repo, rev)
+        obj = self.objects.one(f"{rev}^{{commit}}")  # as `cat-file -e`: resolves to a commit
+        return obj is not None and obj.kind == "commit"
+
+    def parent(self, sha: str) -> str | None:
+        """sha~1, which is merge-base(sha~1, sha) whenever it exists (it is an ancestor)."""
+        if self.objects is None:
+            return (
+                gitrepo.merge_base(self.repo, sha + "~1", sha)
+                if gitrepo.has_commit(self.repo, sha + "~1")
+                else None
+            )
+        obj = self.objects.one(f"{sha}~1^{{commit}}")
+        return obj.oid if obj is not None and obj.kind == "commit" else None
+
+    def is_ancestor(self, base: str, head: str) -> bool:
+        """True only when proven: base is within ANCESTOR_WALK commits of head."""
+        return (
+            self.objects is not None
+            and self.plain_history
+            and self.objects.reaches(head, base, ANCESTOR_WALK)
+        )
+
+
+def _find_merge_base(git: _Git, base: str, head: str, remote: str) -> tuple[str | None, str | None]:
     """merge-base(base, head), deepening a shallow clone step by step; (sha, None) or (None, why)."""
+    if git.is_ancestor(base, head):
+        return base, None  # git merge-base answers an ancestor with itself
+    repo = git.repo
     for attempt in range(DEEPEN_LIMIT + 1):
         mb = gitrepo.merge_base(repo, base, head)
         if mb is not None:
@@ -74,74 +115,77 @@ def resolve(
     uncommitted: bool = False,
     environ: Mapping[str, str] = os.environ,
     remote: str = "origin",
+    objects: Objects | None = None,
 ) -> Range:
+    """The range to compare. With `objects`, the revisions are resolved in one process and the
+    commits read through it (the answers are the same; the error for a bad revision too)."""
     event = _event(environ) if base is None else None
     if event is not None and head is None:
         name, payload = event
         if name == "merge_group":
             head = payload.get("merge_group", {}).get("head_sha")
-    head_sha = gitrepo.resolve(repo, head or "HEAD", "head revision")
+    wanted = [head or "HEAD", *([base] if base is not None else [])]
+    located = gitrepo.locate(repo, wanted) if objects is not None else None
+    git = _Git(repo, objects, located is not None and located.plain_history)
+    head_sha = located.shas[0] if located is not None else gitrepo.resolve(repo, wanted[0], "head revision")
     if base is not None:
-        base_sha = gitrepo.resolve(repo, base, "base revision")
-        return _ranged(repo, base_sha, head_sha, uncommitted, remote)
+        base_sha = located.shas[1] if located is not None else gitrepo.resolve(repo, base, "base revision")
+        return _ranged(git, base_sha, head_sha, uncommitted, remote)
     if event is None and uncommitted:
         return Range(head_sha, head_sha, None, uncommitted)  # just what is not committed yet
     if event is None:
-        parent = gitrepo.merge_base(repo, head_sha + "~1", head_sha) if _has_parent(repo, head_sha) else None
+        parent = git.parent(head_sha)
         if parent is None:
             return Range(head_sha, None, "all: the head commit has no parent", uncommitted)
         return Range(head_sha, parent, None, uncommitted)
-    return _from_event(repo, event[0], event[1], head_sha, uncommitted, remote)
+    return _from_event(git, event[0], event[1], head_sha, uncommitted, remote)
 
 
-def _has_parent(repo: Path, sha: str) -> bool:
-    return gitrepo.has_commit(repo, sha + "~1")
-
-
-def _ranged(repo: Path, base: str, head: str, uncommitted: bool, remote: str) -> Range:
-    mb, why = _find_merge_base(repo, base, head, remote)
+def _ranged(git: _Git, base: str, head: str, uncommitted: bool, remote: str) -> Range:
+    mb, why = _find_merge_base(git, base, head, remote)
     return Range(head, mb, why, uncommitted)
 
 
 def _from_event(
-    repo: Path, name: str, payload: dict[str, Any], head: str, uncommitted: bool, remote: str
+    git: _Git, name: str, payload: dict[str, Any], head: str, uncommitted: bool, remote: str
 ) -> Range:
+    repo = git.repo
     if name in ("pull_request", "pull_request_target"):
         sha = payload.get("pull_request", {}).get("base", {}).get("sha")
         if not isinstance(sha, str):
             return Range(head, None, f"all: the {name} event names no base sha", uncommitted)
-        if not gitrepo.has_commit(repo, sha):
+        if not git.has_commit(sha):
             gitrepo.deepen(repo, remote, DEEPEN_STEP)  # the base may simply be outside a shallow clone
-            if not gitrepo.has_commit(repo, sha):
+            if not git.has_commit(sha):
                 return Range(
                     head, None, f"all: pull request base {sha[:12]} is not in the clone", uncommitted
                 )
-        return _ranged(repo, sha, head, uncommitted, remote)
+        return _ranged(git, sha, head, uncommitted, remote)
     if name == "merge_group":
         sha = payload.get("merge_group", {}).get("base_sha")
-        if not isinstance(sha, str) or not gitrepo.has_commit(repo, sha):
+        if not isinstance(sha, str) or not git.has_commit(sha):
             return Range(head, None, "all: merge_group base sha is missing from the clone", uncommitted)
-        return _ranged(repo, sha, head, uncommitted, remote)
+        return _ranged(git, sha, head, uncommitted, remote)
     if name == "push":
         before = payload.get("before")
         if not isinstance(before, str) or before == ZERO_SHA:
             default = payload.get("repository", {}).get("default_branch") or "main"
             ref = f"{remote}/{default}"
-            if not gitrepo.has_commit(repo, ref):
+            if not git.has_commit(ref):
                 return Range(
                     head, None, f"all: new branch, and {ref} is not fetched to compare with", uncommitted
                 )
-            return _ranged(repo, gitrepo.resolve(repo, ref), head, uncommitted, remote)
-        if not gitrepo.has_commit(repo, before):
+            return _ranged(git, gitrepo.resolve(repo, ref), head, uncommitted, remote)
+        if not git.has_commit(before):
             gitrepo.deepen(repo, remote, DEEPEN_STEP)
-            if not gitrepo.has_commit(repo, before):
+            if not git.has_commit(before):
                 return Range(
                     head,
                     None,
                     f"all: the previous tip {before[:12]} is gone (force push?), so nothing is known to be built",
                     uncommitted,
                 )
-        return _ranged(repo, before, head, uncommitted, remote)
+        return _ranged(git, before, head, uncommitted, remote)
     if name in ("workflow_dispatch", "schedule"):
         return Range(head, None, f"all: {name} event without --base", uncommitted)
     return Range(head, None, f"all: the {name} event gives no base to compare with; pass --base", uncommitted)

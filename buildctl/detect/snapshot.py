@@ -3,10 +3,15 @@
 Reads go by path and are batched (`cat-file --batch` takes `<rev>:<path>` names), so detecting
 a change never lists the whole tree; `files` (every path) is there for the commands that need
 it. Parsed TOML is memoised by blob id, in memory and in a cache on disk (see `cache`).
+
+A commit's snapshot given an `Objects` session reads everything through that one process, and
+answers `exists` and `bin_stems` from the few trees they name instead of from a listing of the
+whole tree; the workspace is then read lazily (see `lazyws`).
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,10 +20,12 @@ from typing import Any
 
 from buildctl import gitrepo, tomlfile
 from buildctl.detect.cache import Cache
+from buildctl.detect.objects import COMMIT_MODE, TREE, Object, Objects, Tree, parse_tree
 from buildctl.errors import BuildctlError
 
 CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib\.rs|src/bin/.*)$")
 CARGO_NAMES = (b"Cargo.toml", b"Cargo.lock", b"src/main.rs", b"src/lib.rs")
+_FEW_BYTES = 3000
 
 
 @dataclass
@@ -30,10 +37,20 @@ class Snapshot:
     _blobs: dict[str, tuple[str, bytes] | None] = field(default_factory=dict, repr=False)
     _cargo: Mapping[str, str] | None = field(default=None, repr=False)
     _bin_stems: dict[str, list[str]] | None = field(default=None, repr=False)
+    objects: Objects | None = field(default=None, repr=False)
+    _trees: dict[str, Tree | None] = field(default_factory=dict, repr=False)  # directory -> entries
+    _tree_ids: dict[str, str] = field(default_factory=dict, repr=False)  # directory -> tree id
+    _parsed: int = field(default=0, repr=False)
 
     @classmethod
-    def at(cls, repo: Path, rev: str, cache: Cache | None = None) -> Snapshot:
-        return cls(repo, rev, cache or Cache.disabled())
+    def at(cls, repo: Path, rev: str, cache: Cache | None = None, objects: Objects | None = None) -> Snapshot:
+        return cls(repo, rev, cache or Cache.disabled(), objects=objects)
+
+    @property
+    def lazy(self) -> bool:
+        """A commit read through an `Objects` session, with no cache: its workspace is read
+        lazily. With a cache, the model it keeps answers a warm run sooner than any reading."""
+        return self.objects is not None and self.rev is not None and self.cache.path is None
 
     @classmethod
     def worktree(cls, repo: Path, cache: Cache | None = None) -> Snapshot:
@@ -47,6 +64,9 @@ class Snapshot:
         """The commit's root tree id (None for the working tree or when caching is off)."""
         if self.rev is None or self.cache.path is None:
             return None
+        if self.objects is not None:
+            root = self.objects.one(f"{self.rev}^{{tree}}")
+            return root.oid if root is not None else None
         return gitrepo.resolve_tree(self.repo, self.rev)
 
     @property
@@ -79,11 +99,77 @@ class Snapshot:
 
     def exists(self, path: str) -> bool:
         if CARGO_FILE.search(path):
+            if self._cargo is None and self.lazy:
+                return self._is_blob(path)
             return path in self.cargo_files
         return path in self.files
 
+    def tree(self, d: str) -> Tree | None:
+        """The entries of directory `d` (lazy snapshots only); None when it is not a directory."""
+        if d not in self._trees:
+            self._read_trees([d])
+        return self._trees[d]
+
+    def _read_trees(self, dirs: list[str]) -> None:
+        assert self.objects is not None
+        ask = self._tree_questions(dirs)
+        self._keep_trees(ask, self.objects.get(self._tree_names(ask)))
+
+    def _tree_questions(self, dirs: Iterable[str]) -> list[str]:
+        """The directories git must be asked for: not those whose parent, already read, has no
+        such directory (they are noted as none)."""
+        ask = []
+        for d in dict.fromkeys(dirs):
+            if d in self._trees:
+                continue
+            if d and d.rpartition("/")[0] in self._trees and d not in self._tree_ids:
+                self._trees[d] = None
+            else:
+                ask.append(d)
+        return ask
+
+    def _tree_names(self, dirs: list[str]) -> list[str]:
+        """Each named from the nearest directory whose id is known."""
+        return [self._object_name(d) if d else f"{self.rev}^{{tree}}" for d in dirs]
+
+    def _keep_trees(self, dirs: list[str], objs: list[Object | None]) -> None:
+        for d, obj in zip(dirs, objs, strict=True):
+            entries = None
+            if obj is not None and obj.kind == "tree":
+                entries = parse_tree(obj.data, len(obj.oid) // 2)
+                self._tree_ids[d] = obj.oid
+            self._trees[d] = entries
+            for name, (mode, raw) in (entries or {}).items():
+                if mode == TREE:
+                    self._tree_ids[f"{d}/{name}" if d else name] = raw.hex()
+
+    def prefetch_crates(self, dirs: Iterable[str]) -> None:
+        """Read, for many crates at once, the tree building a crate looks at (its src/)."""
+        if self.lazy and self._cargo is None:
+            self._read_trees([f"{d}/src" if d else "src" for d in dirs])
+
+    def _is_blob(self, path: str) -> bool:
+        entries = self.tree(posixpath.dirname(path))
+        entry = entries.get(posixpath.basename(path)) if entries is not None else None
+        return entry is not None and entry[0] not in (TREE, COMMIT_MODE)
+
+    def _lazy_bin_stems(self, crate_dir: str) -> list[str]:
+        bin_dir = f"{crate_dir}/src/bin" if crate_dir else "src/bin"
+        stems: list[str] = []
+        for name, (mode, _) in (self.tree(bin_dir) or {}).items():
+            if "\n" in name:
+                continue  # CARGO_FILE's `.*` stops at a newline: the listing never has such a file
+            if mode == TREE:
+                if self._is_blob(f"{bin_dir}/{name}/main.rs"):
+                    stems.append(name)
+            elif mode != COMMIT_MODE and name.endswith(".rs"):
+                stems.append(name[:-3])
+        return sorted(stems)
+
     def bin_stems(self, crate_dir: str) -> list[str]:
         """Binaries under `<crate_dir>/src/bin`: `name.rs` and `name/main.rs`."""
+        if self._bin_stems is None and self._cargo is None and self.lazy:
+            return self._lazy_bin_stems(crate_dir)
         if self._bin_stems is None:
             self._bin_stems = {}
             for p in self.cargo_files:
@@ -99,10 +185,13 @@ class Snapshot:
                 self._bin_stems.setdefault(head.rstrip("/"), []).append(stem)
         return sorted(self._bin_stems.get(crate_dir, ()))
 
-    def fetch(self, paths: Iterable[str]) -> None:
-        """Read many files in one go (later `read`s of them are free)."""
+    def fetch(self, paths: Iterable[str], trees: Iterable[str] = ()) -> None:
+        """Read many files in one go (later `read`s of them are free); a lazy snapshot reads
+        the directories `trees` in the same batch."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._blobs]
         if not todo:
+            if self.lazy:
+                self._read_trees(list(trees))
             return
         if self.rev is None:
             for p in todo:
@@ -120,11 +209,28 @@ class Snapshot:
             elif self._cargo is not None and CARGO_FILE.search(p):
                 self._blobs[p] = None  # the listing has every such file: this one is not in the tree
             else:
-                names[p] = f"{self.rev}:{p}"  # git walks the tree for it: fine for a few files
+                names[p] = self._object_name(p)
+        if self.objects is not None:
+            dirs = self._tree_questions(trees) if self.lazy else []
+            objs = self.objects.get([*names.values(), *self._tree_names(dirs)])
+            for p, obj in zip(names, objs[: len(names)], strict=True):
+                self._blobs[p] = (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
+            self._keep_trees(dirs, objs[len(names) :])
+            return
         found = gitrepo.batch(self.repo, names.values(), contents=True)
         for p, name in names.items():
             hit = found.get(name)
             self._blobs[p] = (hit[0], hit[2]) if hit is not None and hit[1] == "blob" else None
+
+    def _object_name(self, path: str) -> str:
+        """`<tree id>:<rest>` from the nearest directory whose tree id is known, else
+        `<rev>:<path>`: git then walks only the rest (a 3,000-entry directory read once, not per file)."""
+        d = path
+        while self._tree_ids and "/" in d:
+            d = d.rpartition("/")[0]
+            if d in self._tree_ids:
+                return f"{self._tree_ids[d]}:{path[len(d) + 1 :]}"
+        return f"{self.rev}:{path}"
 
     def read(self, path: str) -> bytes | None:
         if path not in self._blobs:
@@ -160,6 +266,7 @@ class Snapshot:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise BuildctlError("is not UTF-8 text", file=path, hint="save the file as UTF-8") from None
-            parsed = tomlfile.parse(text, path)
+            self._parsed += len(data)  # past a few KB of TOML, rtoml's import has paid for itself
+            parsed = (tomlfile.parse_many if self._parsed > _FEW_BYTES else tomlfile.parse)(text, path)
             self.cache.put(oid, parsed)
         return parsed

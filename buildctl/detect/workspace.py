@@ -7,7 +7,6 @@ is modelled: crates, their directories and targets, and their path dependencies 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -81,8 +80,14 @@ class Workspace:
 
 def join(*parts: str) -> str:
     joined = "/".join(p for p in parts if p)
-    if "." in joined and ("/." in joined or joined.startswith(".") or "//" in joined):
-        joined = posixpath.normpath(joined)  # only paths with . or .. segments need the slow path
+    # Only paths with . or .. segments, doubled or trailing slashes need the slow path; cargo
+    # reads `members = ["crates/a/"]` as crates/a, the directory a path dependency names.
+    if (
+        ("." in joined and ("/." in joined or joined.startswith(".")))
+        or "//" in joined
+        or joined.endswith("/")
+    ):
+        joined = posixpath.normpath(joined)
     return "" if joined == "." else joined
 
 
@@ -91,6 +96,16 @@ def _has_glob(pattern: str) -> bool:
 
 
 def load(snap: Snapshot, root: str) -> Workspace:
+    """The workspace at `snap`; read lazily for a commit read through an `Objects` session."""
+    if snap.lazy:
+        from buildctl.detect import lazyws  # it builds on this module
+
+        return lazyws.load(snap, root)
+    return load_full(snap, root)
+
+
+def load_full(snap: Snapshot, root: str) -> Workspace:
+    """Every crate, read and checked (or the model a cache keeps for these manifests)."""
     tree = snap.tree_id()
     if tree is not None:
         known = snap.cache.model_key_for_tree(f"{root}\0{tree}")
@@ -118,6 +133,8 @@ def _model_key(snap: Snapshot, root: str) -> str | None:
     (no blob ids there) or when caching is off."""
     if snap.rev is None or snap.cache.path is None:
         return None
+    import hashlib  # a cold run keys nothing
+
     h = hashlib.sha256(root.encode() + b"\0")
     for path, oid in sorted(snap.cargo_files.items()):
         h.update(f"{path}\0{oid}\0".encode("utf-8", "surrogateescape"))
@@ -239,6 +256,28 @@ class _Loader:
     def crate_at(self, d: str, *, member: bool, wanted_by: tuple[str, Dep] | None) -> Crate:
         if d in self.loaded:
             return self.loaded[d]
+        crate = self.build(d, member=member, wanted_by=wanted_by)
+        self.loaded[d] = crate
+        path = crate.manifest
+        for dep in crate.path_deps(include_dev=True):
+            assert dep.path is not None
+            inside = dep.path == self.root or dep.path.startswith(self.root + "/") or not self.root
+            target = self.crate_at(
+                dep.path,
+                member=inside and not _is_excluded(dep.path, self.excluded),
+                wanted_by=(path, dep),
+            )
+            if target.name != dep.package:
+                raise BuildctlError(
+                    f"dependency '{dep.key}' points at {dep.path!r}, whose package is '{target.name}', not '{dep.package}'",
+                    file=path,
+                    line=self._line(path, dep.table, dep.key),
+                    hint=f'write `{dep.key} = {{ package = "{target.name}", path = ... }}` or fix the path',
+                )
+        return crate
+
+    def build(self, d: str, *, member: bool, wanted_by: tuple[str, Dep] | None = None) -> Crate:
+        """The crate at `d` from its own manifest and files, its path dependencies not followed."""
         path = join(d, "Cargo.toml")
         data = self.snap.toml(path)
         if data is None:
@@ -264,7 +303,7 @@ class _Loader:
                 hint="use letters, digits, '-' and '_' only (cargo refuses anything else too)",
             )
         deps = tuple(self._deps(d, data, path))
-        crate = Crate(
+        return Crate(
             name=name,
             dir=d,
             member=member,
@@ -275,23 +314,6 @@ class _Loader:
                 k for k, v in package.items() if isinstance(v, dict) and v.get("workspace") is True
             ),
         )
-        self.loaded[d] = crate
-        for dep in crate.path_deps(include_dev=True):
-            assert dep.path is not None
-            inside = dep.path == self.root or dep.path.startswith(self.root + "/") or not self.root
-            target = self.crate_at(
-                dep.path,
-                member=inside and not _is_excluded(dep.path, self.excluded),
-                wanted_by=(path, dep),
-            )
-            if target.name != dep.package:
-                raise BuildctlError(
-                    f"dependency '{dep.key}' points at {dep.path!r}, whose package is '{target.name}', not '{dep.package}'",
-                    file=path,
-                    line=self._line(path, dep.table, dep.key),
-                    hint=f'write `{dep.key} = {{ package = "{target.name}", path = ... }}` or fix the path',
-                )
-        return crate
 
     def _line(self, path: str, table: str, key: str) -> int | None:
         """Only an error needs a line number, so the text is decoded and searched only then."""

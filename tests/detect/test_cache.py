@@ -17,7 +17,7 @@ def test_warm_cache_gives_the_same_answer(mini: Repo, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold = affected(mini, "--base", base, "--head", head, env={"BUILDCTL_CACHE_DIR": str(cache)})
     files = sorted(p.name for p in cache.iterdir())
-    assert "toml-v1.json" in files and sum(f.startswith("workspace-v1-") for f in files) == 1  # head only
+    assert "toml-v1.json" in files and sum(f.startswith("workspace-v2-") for f in files) == 1  # head only
     warm = affected(mini, "--base", base, "--head", head, env={"BUILDCTL_CACHE_DIR": str(cache)})
     off = affected(mini, "--base", base, "--head", head, env={"BUILDCTL_CACHE_DIR": ""})
     assert cold == warm == off

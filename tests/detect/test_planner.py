@@ -1,9 +1,14 @@
-"""The detect step end to end; here `--since-deployed`: each service compared from the commit
-its kustomization deploys."""
+"""The detect step end to end: `--since-deployed` (each service compared from the commit its
+kustomization deploys), and a plain `affected` command line, read without click."""
 
 from __future__ import annotations
 
-from tests.support.cli import affected
+from pathlib import Path
+
+import pytest
+
+import buildctl.cli as cli_main
+from tests.support.cli import affected, run
 from tests.support.git import Repo
 
 
@@ -47,3 +52,71 @@ def test_unknown_deployed_commit_rebuilds(mini: Repo) -> None:
     out = affected(mini, "--since-deployed")
     assert out["build"] == ["a", "b", "c"]
     assert "is not in this clone" in out["services"]["a"]["reasons"][0]
+
+
+# --- `affected` read without click ---------------------------------------------------------------------
+
+CLICK = {"_NOT_THIS_COMPLETE": "1"}  # any completion variable: the command line goes through click
+
+
+def test_a_plain_affected_answers_as_through_click(mini: Repo, tmp_path: Path) -> None:
+    base = mini.head()
+    mini.write("libs/util/src/lib.rs", "pub fn util() { }\n")
+    mini.write("deployments/b/patch.yaml", "{}\n")
+    mini.commit()
+    repo = str(mini.path)
+    lines = [
+        ["--repo", repo, "affected"],
+        ["--repo", repo, "affected", "--format", "json", "--base", base],
+        [f"--repo={repo}", "affected", "--base=" + base, "--head", "HEAD", "--format=text"],
+        ["--repo", repo, "--map", str(mini.path / "workspace-map.toml"), "affected", "--since-deployed"],
+        ["--repo", repo, "affected", "--uncommitted", "--format", "json"],
+        ["--repo", repo, "affected", "--base", "no-such-revision"],
+        ["--repo", str(tmp_path / "nowhere"), "affected"],
+    ]
+    for args in lines:
+        assert cli_main._plain_affected(args, {}) is not None, args
+        assert run(args) == run(args, env=CLICK), args
+    for fmt in ("github", "json"):
+        outputs = []
+        for env in ({}, CLICK):
+            out, summary = tmp_path / f"out-{fmt}-{len(env)}", tmp_path / f"summary-{fmt}-{len(env)}"
+            gha = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary), **env}
+            res = run(["--repo", repo, "affected", "--base", base, "--format", fmt], env=gha)
+            outputs.append(
+                (
+                    res,
+                    out.read_text() if out.exists() else "",
+                    summary.read_text() if summary.exists() else "",
+                )
+            )
+        assert outputs[0][0] == outputs[1][0]
+        assert outputs[0][1].count("<<") == outputs[1][1].count(
+            "<<"
+        )  # the same outputs, each with its own delimiter
+        assert outputs[0][2] == outputs[1][2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["affected", "--help"],
+        ["-h", "affected"],
+        ["--version"],
+        ["affected", "--format", "yaml"],
+        ["affected", "--uncommitted", "--head", "HEAD"],
+        ["affected", "--base", "a", "--base", "b"],
+        ["affected", "--base"],
+        ["affected", "--base="],
+        ["affected", "--", "x"],
+        ["affected", "extra"],
+        ["affected", "--uncommitted=1"],
+        ["affected", "--repo", "."],
+        ["--repo", ".", "plan"],
+        ["--repo", "pyproject.toml", "affected"],  # click says a file is no directory
+        ["--map", "tests", "affected"],  # and a directory no map
+    ],
+)
+def test_anything_else_goes_through_click(args: list[str]) -> None:
+    assert cli_main._plain_affected(args, {}) is None
+    assert cli_main._plain_affected(["affected"], {"_BUILDCTL_COMPLETE": "bash_source"}) is None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from buildctl.detect import ranges
+from buildctl.detect.objects import Objects
 from tests.support.cli import affected
 from tests.support.git import Repo, git
 
@@ -161,14 +162,65 @@ def test_unknown_event_rebuilds_everything_and_says_why(origin: Path, tmp_path: 
     ]
 
 
+def diverge(repo: Repo, branch: str) -> tuple[str, str]:
+    """`branch` edits a's main.rs, main then edits b's: (the fork point, main's tip); on main."""
+    fork = repo.head()
+    repo.git("checkout", "-q", "-b", branch)
+    repo.write("svc/a/src/main.rs", "fn main() { }\n")
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    repo.write("svc/b/src/main.rs", "fn main() { }\n")
+    return fork, repo.commit()
+
+
 def test_base_is_merge_base_like_a_pull_request(mini: Repo) -> None:
-    fork = mini.head()
-    mini.git("checkout", "-q", "-b", "feature")
-    mini.write("svc/a/src/main.rs", "fn main() { }\n")
-    mini.commit()
-    mini.git("checkout", "-q", "main")
-    mini.write("svc/b/src/main.rs", "fn main() { }\n")
-    main_tip = mini.commit()
+    fork, main_tip = diverge(mini, "feature")
     out = affected(mini, "--base", main_tip, "--head", "feature")
     assert out["base"] == fork
     assert out["build"] == ["a"]  # b's change on main is not the pull request's
+
+
+@pytest.mark.parametrize("kind", ["ancestor", "merge", "diverged", "far", "grafted"])
+def test_the_range_is_what_git_merge_base_says(mini: Repo, kind: str) -> None:
+    """Read through the run's cat-file, a base within a few commits of head is its own merge
+    base; anything else (diverged, too far, a grafted history) is git's to say."""
+    base = mini.head()
+    if kind in ("ancestor", "far", "grafted"):
+        for i in range(40 if kind == "far" else 2):
+            mini.write("svc/a/src/main.rs", f"fn main() {{ /* {i} */ }}\n")
+            mini.commit()
+    if kind in ("merge", "diverged"):
+        _, main_tip = diverge(mini, "side")
+        if kind == "merge":
+            mini.git("merge", "-q", "--no-edit", "side")
+        else:
+            base = main_tip
+            mini.git("checkout", "-q", "side")
+    if kind == "grafted":  # what a shallow clone is made of: git's answer, not the objects'
+        parent = mini.git("rev-parse", "HEAD~1")
+        (mini.path / ".git" / "info").mkdir(exist_ok=True)
+        (mini.path / ".git" / "info" / "grafts").write_text(f"{parent}\n")
+    head = mini.head()
+    want = mini.git("merge-base", base, head, check=False) or None
+    objects = Objects(mini.path)
+    try:
+        got = ranges.resolve(mini.path, base=base, head=head, environ={}, objects=objects)
+    finally:
+        objects.close()
+    assert (got.head, got.base) == (head, want)
+    plain = ranges.resolve(mini.path, base=base, head=head, environ={})
+    assert (plain.head, plain.base, plain.everything) == (got.head, got.base, got.everything)
+
+
+def test_no_base_is_the_parent_as_before(mini: Repo) -> None:
+    first = mini.head()
+    mini.write("svc/a/src/main.rs", "fn main() { }\n")
+    mini.commit()
+    objects = Objects(mini.path)
+    try:
+        got = ranges.resolve(mini.path, base=None, head=None, environ={}, objects=objects)
+        root = ranges.resolve(mini.path, base=None, head=first, environ={}, objects=objects)
+    finally:
+        objects.close()
+    assert got == ranges.resolve(mini.path, base=None, head=None, environ={}) and got.base == first
+    assert root == ranges.resolve(mini.path, base=None, head=first, environ={})

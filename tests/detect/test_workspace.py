@@ -3,10 +3,21 @@ and the model against `cargo metadata`'s own reading."""
 
 from __future__ import annotations
 
+import json
+import posixpath
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from buildctl.detect.graph import CrateGraph
+from buildctl.detect.objects import Objects
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import load, load_full
+from buildctl.errors import BuildctlError
 from tests.support.cargo import cargo_view, our_view
 from tests.support.cli import cli, fails, refused
 from tests.support.gen import generate
@@ -56,3 +67,124 @@ def test_generated_workspaces_match_cargo(tmp_path: Path, seed: int) -> None:
         repo.write(path, text)
     repo.commit()
     assert our_view(repo.path) == cargo_view(repo.path)
+
+
+# --- the lazy reading (a cold `affected`) against the full model -----------------------------------
+
+
+@dataclass
+class Lay:
+    dir: str
+    listed: str | None  # how `members` names it: None (reached by a path only), the dir, or "<dir>/"
+    deps: list[tuple[int, str, bool, bool]] = field(
+        default_factory=list
+    )  # (target, kind, renamed, inherited)
+    escaped: bool = False  # its name written with an escape: a manifest parsed, not read
+    bin: str = "main"  # main.rs, a [[bin]] table, src/bin/<name>.rs, or none (a library)
+
+
+@st.composite
+def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
+    crates: list[Lay] = []
+    for i in range(draw(st.integers(2, 7))):
+        where = draw(st.sampled_from(["libs", "svcs", "nested", "extra", "extra"]))
+        if where == "nested" and crates:
+            parent = draw(st.sampled_from(crates)).dir
+        else:
+            parent = where if where != "nested" else "libs"
+        listed = None if parent == "extra" else draw(st.sampled_from(["plain", "slash", "glob"]))
+        crates.append(Lay(f"{parent}/k{i}", listed, escaped=draw(st.booleans()) and i % 3 == 0))
+        crates[-1].bin = draw(st.sampled_from(["main", "table", "bin-dir", "lib"]))
+    for i, c in enumerate(crates):
+        for t in draw(st.lists(st.integers(0, len(crates) - 1), max_size=3, unique=True)):
+            if t == i:
+                continue
+            kind = (
+                draw(st.sampled_from(["dependencies", "build-dependencies", "dev-dependencies"]))
+                if t < i
+                else "dev-dependencies"
+            )
+            c.deps.append((t, kind, draw(st.booleans()), draw(st.booleans())))
+    return crates, draw(st.booleans())
+
+
+def _lazy_files(crates: list[Lay], libs_glob: bool) -> dict[str, str]:
+    members = []
+    for c in crates:
+        if c.listed is None or (
+            libs_glob and c.listed == "glob" and c.dir.count("/") == 1 and c.dir.startswith("libs/")
+        ):
+            continue
+        members.append(c.dir + "/" if c.listed == "slash" else c.dir)
+    if libs_glob:
+        members.append("libs/*")
+    ws = "".join(
+        f'k{i} = {{ path = "{c.dir}" }}\nalias{i} = {{ path = "{c.dir}", package = "k{i}" }}\n'
+        for i, c in enumerate(crates)
+    )
+    files = {"Cargo.toml": f"[workspace]\nmembers = {json.dumps(members)}\n\n[workspace.dependencies]\n{ws}"}
+    for i, c in enumerate(crates):
+        name = f'"\\u006b{i}"' if c.escaped else f'"k{i}"'  # \u006b is "k"
+        body = f'[package]\nname = {name}\nversion = "0.1.0"\n'
+        if c.bin == "table":
+            body += f'\n[[bin]]\nname = "tool{i}"\npath = "src/tool.rs"\n'
+        tables: dict[str, list[str]] = {}
+        for t, kind, renamed, inherited in c.deps:
+            target = crates[t]
+            if inherited:
+                line = f"alias{t}.workspace = true" if renamed else f"k{t} = {{ workspace = true }}"
+            else:
+                rel = posixpath.relpath(target.dir, c.dir)
+                line = (
+                    f'r{t} = {{ package = "k{t}", path = "{rel}" }}'
+                    if renamed
+                    else f'k{t} = {{ path = "{rel}" }}'
+                )
+            tables.setdefault(kind, []).append(line)
+        for table, lines in tables.items():
+            body += f"\n[{table}]\n" + "\n".join(lines) + "\n"
+        files[f"{c.dir}/Cargo.toml"] = body
+        entry = {
+            "main": "src/main.rs",
+            "table": "src/tool.rs",
+            "bin-dir": f"src/bin/b{i}.rs",
+            "lib": "src/lib.rs",
+        }[c.bin]
+        files[f"{c.dir}/{entry}"] = "fn main() {}\n"
+        files[f"{c.dir}/src/more.rs"] = "// more\n"
+    return files
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lazy_layouts())
+def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], bool]) -> None:
+    """Every question detection asks, answered lazily (one crate at a time, from the manifests'
+    text) and by the full model: crates by name, by directory, the owner of a path, the chains up
+    from each crate, and all of them at once."""
+    crates, libs_glob = layout
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repo.init(Path(tmp) / "ws")
+        for path, text in _lazy_files(crates, libs_glob).items():
+            repo.write(path, text)
+        repo.commit()
+        try:
+            full = load_full(Snapshot.at(repo.path, "HEAD"), "")
+        except BuildctlError:
+            return  # a layout cargo refuses: the full model says so, and so does the lazy one
+        objects = Objects(repo.path)
+        try:
+            lazy = load(Snapshot.at(repo.path, repo.head(), objects=objects), "")
+            names = [*full.crates, "nope", "k99"]
+            assert {n: lazy.crates.get(n) for n in names} == {n: full.crates.get(n) for n in names}
+            dirs = [*full.by_dir, "libs", "extra", "libs/k0/src", "nowhere"]
+            assert {d: lazy.by_dir.get(d) for d in dirs} == {d: full.by_dir.get(d) for d in dirs}
+            paths = [f"{c.dir}/src/more.rs" for c in crates] + ["extra/x.rs", "top.rs"]
+            assert [lazy.owner(p) for p in paths] == [full.owner(p) for p in paths]
+            services = {c.name for c in full.crates.values() if c.bins}
+            lazy_graph, full_graph = CrateGraph.of(lazy), CrateGraph.of(full)
+            for name in full.crates:
+                assert lazy_graph.chains_up(name, services) == full_graph.chains_up(name, services)
+            assert list(lazy.crates.items()) == list(full.crates.items())  # order too
+            assert dict(lazy.by_dir) == dict(full.by_dir)
+        finally:
+            objects.close()

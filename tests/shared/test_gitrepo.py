@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from buildctl import gitrepo
+from buildctl.detect.objects import Objects
+from buildctl.detect.snapshot import Snapshot
+from buildctl.errors import BuildctlError
 from tests.support.cli import affected, change, cli, fails, reasons, refused, run
 from tests.support.git import Repo
 
@@ -86,3 +90,54 @@ def test_uncommitted_changes(mini: Repo) -> None:
     out = affected(mini, "--uncommitted")
     assert out["build"] == ["a", "b", "c"]
     assert out["base"] == out["head"] == mini.head()
+
+
+# --- one cat-file for every object a run reads --------------------------------------------------------
+
+
+def test_trees_read_through_cat_file_are_what_ls_tree_lists(mini: Repo) -> None:
+    odd = ["with space.rs", 'quo"te.rs', "ünï¢ødé.rs", "new\nline.rs", "tab\tand::colons.rs", "x.rs"]
+    for name in odd:
+        mini.write(f"svc/b/src/bin/{name}", "fn main() {}\n")
+    mini.write("svc/b/src/bin/tool/main.rs", "fn main() {}\n")
+    mini.commit()
+    listed = gitrepo.ls_tree(mini.path, "HEAD")
+    objects = Objects(mini.path)
+    try:
+        tree = objects.tree("HEAD:svc/b/src/bin")
+        assert tree is not None
+        assert {n for n, (mode, _) in tree.items() if mode != b"40000"} == set(odd)
+        assert {n: raw.hex() for n, (_, raw) in tree.items() if n in odd} == {
+            n: listed[f"svc/b/src/bin/{n}"] for n in odd
+        }
+        assert objects.tree("HEAD:svc/b/src/bin/x.rs") is None  # a blob is no tree
+        assert objects.get(["HEAD:nowhere", "HEAD^{commit}"])[0] is None
+        with pytest.raises(BuildctlError, match="newline"):
+            objects.get(["HEAD:new\nline"])
+    finally:
+        objects.close()
+    snap = Snapshot.at(mini.path, "HEAD", objects=Objects(mini.path))
+    try:  # the lazy snapshot's answers are the listing's
+        assert snap.bin_stems("svc/b") == Snapshot.at(mini.path, "HEAD").bin_stems("svc/b")
+        for path in (
+            "svc/b/src/bin/x.rs",
+            "svc/b/src/main.rs",
+            "svc/b/src/lib.rs",
+            "svc/b/src",
+            "Cargo.toml",
+        ):
+            assert snap.exists(path) == Snapshot.at(mini.path, "HEAD").exists(path), path
+    finally:
+        assert snap.objects is not None
+        snap.objects.close()
+
+
+def test_revisions_resolved_together_as_one_by_one(mini: Repo) -> None:
+    first = mini.head()
+    mini.write("svc/a/src/main.rs", "fn main() { }\n")
+    mini.commit()
+    located = gitrepo.locate(mini.path, ["HEAD", "HEAD~1", first[:10]])
+    assert located is not None and located.plain_history
+    assert located.shas == tuple(gitrepo.resolve(mini.path, r) for r in ("HEAD", "HEAD~1", first[:10]))
+    for bad in (["HEAD", "nope"], ["HEAD~1..HEAD"], ["-x"], ["HEAD:Cargo.toml"]):
+        assert gitrepo.locate(mini.path, bad) is None, bad  # then `resolve` says which, as before

@@ -3,11 +3,15 @@ BuildctlError, whatever the text."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from buildctl import config, tomlfile
 from buildctl.detect import cargo_lock
+from buildctl.errors import BuildctlError
 from tests.support.cli import cli, fails, refused
 from tests.support.git import Repo
 from tests.support.strategies import DOCUMENTS, PARSER_EXAMPLES, only_buildctl_errors, toml_document
@@ -32,3 +36,72 @@ def test_toml_readers_raise_only_buildctl_errors(text: str) -> None:
     only_buildctl_errors(lambda: tomlfile.parse(text, "f.toml"))
     only_buildctl_errors(lambda: config.parse_map(text, "workspace-map.toml"))
     only_buildctl_errors(lambda: cargo_lock.parse(text, "Cargo.lock"))
+
+
+# --- parse_many: rtoml where it reads as tomllib, tomllib everywhere else ------------------------------
+
+HEADERS = st.sampled_from(
+    [
+        "[a]",
+        "[a.b]",
+        "[a.b.c]",
+        "[[a]]",
+        "[[a.b]]",
+        "[b]",
+        "[ a . b ]",
+        "[a.'b']",
+        '[a."b.c"]',
+        "[dependencies]",
+        "[dependencies.foo]",
+        "[target.'cfg(unix)'.dependencies]",
+        "[target.'cfg(unix)']",
+    ]
+)
+LINES = st.sampled_from(
+    [
+        "x = 1",
+        "y = 'a'",
+        "z = [1, 2]",
+        "w = {p = 1}",
+        "q.r = 2",
+        "foo = { path = '../foo' }",
+        "v = true",
+        "# c",
+        "",
+        "s = '''m\nl'''",
+        's = """m\nl"""',
+        'e = "\\u00e9"',
+        "f = 1e3",
+        "i = 0x1F",
+        "d = 1979-05-27",
+        "t = 07:32",
+    ]
+)
+
+
+def _outcome(read: Any, text: str) -> tuple[str, str]:
+    try:
+        return "ok", json.dumps(read(text, "f.toml"), default=repr)  # keys in order, dates too
+    except BuildctlError as exc:
+        return "error", str(exc)
+
+
+@settings(max_examples=PARSER_EXAMPLES * 4, deadline=None)
+@given(st.lists(HEADERS | LINES, max_size=10).map("\n".join) | DOCUMENTS.map(toml_document) | st.text())
+@example('x = "\\x41"\n')  # TOML 1.1 escapes, which rtoml reads and tomllib refuses
+@example('x = "\\e"\n')
+@example("\ufeffa = 1\n")  # a byte-order mark
+@example("a = {b = 1,}\n")  # inline tables: a trailing comma, a line break
+@example("a = {\nb = 1}\n")
+@example("x = 07:32\n")  # times without seconds
+@example("x = 1979-05-27T07:32Z\n")
+@example("[a.b]\nx = 1\n[c]\n[a]\ny = 2\n")  # where tomllib and rtoml put a late super-table
+@example("x = 1e999\n")  # rtoml refuses what tomllib reads
+@example("x = 9223372036854775808\n")
+def test_parse_many_reads_exactly_what_tomllib_reads(text: str) -> None:
+    assert _outcome(tomlfile.parse_many, text) == _outcome(tomlfile.parse, text)
+
+
+def test_parse_many_reads_without_rtoml_too(monkeypatch: Any) -> None:
+    monkeypatch.setattr(tomlfile, "_RTOML", [None])
+    assert tomlfile.parse_many("[a]\nb = 1\n", "f.toml") == {"a": {"b": 1}}

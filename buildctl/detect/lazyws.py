@@ -1,0 +1,365 @@
+"""A commit's workspace read lazily: every manifest is read, only those an answer needs parsed.
+
+Every crate's manifest comes in one batch through the run's `cat-file` process; a crate is
+parsed (exactly as `workspace._Loader` builds it) only when a question needs it: a service's
+crate by name, the crate that owns a changed path, the crates that depend on a changed one.
+Which manifests can answer is read from their text, by rules that hold for any TOML:
+
+* a crate whose package is N has N as a `name` string in its manifest;
+* a crate with a path dependency on the crate at D has a `path` string leading to D in its
+  manifest, or the key of a [workspace.dependencies] entry whose path leads there;
+* a crate outside the members is some crate's path dependency: a directory with a Cargo.toml
+  that a `path` string leads to, which a crate already found is seen (parsed) to depend on.
+
+A manifest with escapes or multi-line strings, where text and meaning may differ, is parsed
+instead. Whatever this cannot settle (a glob with classes or `**`, a member outside the root,
+two crates of one name, any error) is answered by the full model (`workspace.load_full`), as is
+every question about all the crates at once. The answers are the full model's, bit for bit.
+What the full model checks and no answer reads (an error in a manifest nothing here needed) is
+not reported: `check`, `build` and cargo itself read every manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from buildctl.detect.graph import CrateGraph
+from buildctl.detect.lazyviews import Crates, Unsettled, by_dir, has_cycle
+from buildctl.detect.objects import TREE
+from buildctl.detect.paths import shortest_chains
+from buildctl.detect.snapshot import Snapshot
+from buildctl.detect.workspace import Crate, Workspace, _has_glob, _is_excluded, _Loader, join, load_full
+from buildctl.errors import BuildctlError
+from buildctl.globs import GlobSet
+
+# A `name` or `path` key (bare or quoted, alone or last in a dotted key) set to a one-line string.
+_KEYS = re.compile(
+    rb"""(?:^|[\s{,.])["']?(name|path)["']?[ \t]*=[ \t]*(?:"([^"\n]*)"|'([^'\n]*)')""", re.MULTILINE
+)
+_IRREGULAR = (b"\\", b'"""', b"'''")  # escapes or multi-line strings: parse instead of reading
+_WORD = re.compile(rb"[^\s\"'=.,{}\[\]#]+")
+_SCAN_QUESTIONS = 8  # key lookups answered by scanning every manifest, before indexing their words
+_BULK = 64  # dependents questions after which every crate's src/ is read in one batch
+_BUNDLE = 400  # crates up to which their src/ trees are read with their manifests
+
+
+def load(snap: Snapshot, root: str) -> Workspace:
+    root_toml = snap.toml(join(root, "Cargo.toml"))
+    if root_toml is None:
+        return load_full(snap, root)  # which says so, with the hint
+    model = _Model(snap, root, root_toml)
+    return Workspace(root=root, crates=Crates(model), by_dir=by_dir(model), root_manifest=root_toml)
+
+
+def _crate_trees(dirs: list[str]) -> list[str]:
+    """What building these crates reads besides their manifests (src/, src/bin/), to come in
+    the manifests' batch: for a small workspace, cheaper than a question per crate later."""
+    if len(dirs) > _BUNDLE:
+        return []
+    return [t for d in dirs for t in ((f"{d}/src", f"{d}/src/bin") if d else ("src", "src/bin"))]
+
+
+class _Model:
+    def __init__(self, snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> None:
+        self.snap, self.root, self.root_toml = snap, root, root_toml
+        self.loader = _Loader(snap, root, root_toml)
+        self._full: Workspace | None = None
+        self._graph: CrateGraph | None = None
+        self._members: list[str] | None = None
+        self._member_set: frozenset[str] = frozenset()  # every crate's directory
+        self._listed: list[str] = []  # the members `members` lists
+        self._member_of: dict[str, bool] = {}  # crate directory -> whether a member (as the full model says)
+        self._texts: dict[str, bytes] = {}  # member directory -> manifest, for regular manifests
+        self._names: dict[str, list[str]] = {}  # a `name` string -> the regular manifests holding it
+        self._exact: dict[str, Crate] = {}  # member directory -> crate, as built
+        self._checked: set[str] = set()  # members whose path dependencies were checked
+        self._dir_names: dict[str, set[str]] = {}  # member directory -> the `name` strings it holds
+        self._dependents: dict[str, frozenset[str]] = {}
+        self._questions = 0
+        self._asked = 0  # dependents questions
+        self._by_name: dict[str, Crate | None] = {}
+        self._acyclic: set[str] = set()  # crates no cycle runs through (the walks so far)
+        self._fresh: list[str] = []  # crates explored since the last look for a cycle
+        self._rank: dict[str, int] = {}  # crate directory -> its place in `members`
+        self._irregular: list[str] = []  # crates whose manifest was parsed to read it
+        self._by_target: dict[str, set[str]] = {}  # directory -> the members with a path string to it
+        self._aliases: dict[str, list[bytes]] = {}  # directory -> [workspace.dependencies] keys to it
+        self._words: dict[bytes, list[str]] | None = None  # word -> the regular manifests holding it
+
+    # --- the full model, for everything this cannot settle ------------------------------------
+
+    @property
+    def is_full(self) -> bool:
+        return self._full is not None
+
+    def full(self) -> Workspace:
+        if self._full is None:
+            if self.snap.cache.path is None:
+                with contextlib.suppress(Unsettled, BuildctlError):
+                    self._full = self._assemble()
+            if self._full is None:  # with a cache, its model: a warm run reads no manifest
+                self._full = load_full(self.snap, self.root)
+        return self._full
+
+    def _assemble(self) -> Workspace:
+        """Every crate, from the manifests already read, loaded and checked in the order
+        `workspace._load` takes (members sorted, path dependencies depth first)."""
+        self.members()
+        self.snap.prefetch_crates(d for d in self._members or () if d not in self._exact)
+        order: dict[str, Crate] = {}
+        for member in self._listed:
+            if member in order:
+                continue
+            order[member] = self._raw(member)
+            stack = [iter(order[member].path_deps(include_dev=True))]
+            while stack:
+                dep = next(stack[-1], None)
+                if dep is None:
+                    stack.pop()
+                    continue
+                assert dep.path is not None
+                if dep.path not in order:
+                    if dep.path not in self._member_of:
+                        raise Unsettled  # no crate there: the full model's error
+                    order[dep.path] = self._raw(dep.path)
+                    stack.append(iter(order[dep.path].path_deps(include_dev=True)))
+                if order[dep.path].name != dep.package:
+                    raise Unsettled
+        crates = {c.name: c for c in order.values()}
+        by_dir = {c.dir: c.name for c in crates.values()}
+        return Workspace(root=self.root, crates=crates, by_dir=by_dir, root_manifest=self.root_toml)
+
+    def full_graph(self) -> CrateGraph:
+        if self._graph is None:
+            self._graph = CrateGraph.of(self.full())
+        return self._graph
+
+    # --- the members, their manifests and what their text says ----------------------------------
+
+    def members(self) -> list[str]:
+        """Every crate's directory: the members, and the path dependencies outside them."""
+        if self._members is None:
+            members = self._listed = self._find_members()
+            self._member_of = dict.fromkeys(members, True)
+            self._index(members)
+            self._add_path_crates()
+            self._members = sorted(self._member_of)
+            self._member_set = frozenset(self._members)
+            self._rank = {d: i for i, d in enumerate(self._members)}
+            self._irregular = [d for d in self._members if d not in self._texts]
+        return self._members
+
+    def _find_members(self) -> list[str]:
+        """As `workspace._members`, from the trees the globs name; Unsettled for what it cannot do."""
+        ws = self.root_toml.get("workspace")
+        if ws is None:
+            if "package" not in self.root_toml:
+                raise Unsettled
+            return [self.root]
+        if not isinstance(ws, dict):
+            raise Unsettled
+        patterns, excludes = ws.get("members", []), ws.get("exclude", [])
+        for value in (patterns, excludes):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise Unsettled
+        excluded = [join(self.root, e) for e in excludes]
+        found: set[str] = {self.root} if "package" in self.root_toml else set()
+        listed = [join(self.root, p) for p in patterns if not _has_glob(p)]
+        self.snap.fetch((join(d, "Cargo.toml") for d in listed), _crate_trees(listed))  # one batch
+        for pattern in patterns:
+            full = join(self.root, pattern)
+            if _has_glob(pattern):
+                hits = self._glob(full)
+            else:  # a blob there, as `snap.exists` says
+                hits = [full] if self.snap.read(join(full, "Cargo.toml")) is not None else []
+            if not hits:
+                raise Unsettled  # an error, said by the full model
+            found.update(h for h in hits if not _is_excluded(h, excluded))
+        members = sorted(found)
+        for d in members:
+            clean = d == "" or not (d.startswith("/") or "//" in d or d.endswith("/"))
+            parts = d.split("/")
+            if not clean or "." in parts or ".." in parts or not self._inside(d):
+                raise Unsettled  # members' directories as the full model writes them, and only those
+        return members
+
+    def _inside(self, d: str) -> bool:
+        return not self.root or d == self.root or d.startswith(self.root + "/")
+
+    def _glob(self, full: str) -> list[str]:
+        """The directories with a Cargo.toml that `full` matches, walking only the trees it names
+        (its `*` and `?` never cross a `/`, so it matches one path component at a time)."""
+        parts = full.split("/")
+        if any(not p or p in (".", "..") or "[" in p or "{" in p or "**" in p for p in parts):
+            raise Unsettled
+        dirs = [""]
+        for part in parts:
+            matcher = GlobSet.of([part]) if _has_glob(part) else None
+            step = []
+            for d in dirs:
+                for name, (mode, _) in (self.snap.tree(d) or {}).items():
+                    if mode == TREE and (name == part if matcher is None else matcher.match(name)):
+                        step.append(f"{d}/{name}" if d else name)
+            dirs = step
+        if GlobSet.of([full]).match(""):
+            dirs.append("")  # `*` matches the root directory too
+        manifests = [join(d, "Cargo.toml") for d in dirs]
+        self.snap.fetch(manifests)
+        return [d for d, m in zip(dirs, manifests, strict=True) if self.snap.read(m) is not None]
+
+    def _index(self, dirs: list[str]) -> None:
+        """Read the manifests in `dirs`; note the `name` strings each holds and where each of its
+        `path` strings leads."""
+        manifests = [join(d, "Cargo.toml") for d in dirs]
+        self.snap.fetch(manifests, _crate_trees(dirs))
+        self._words = None  # an index of the words of fewer manifests than there now are
+        resolved: dict[tuple[str, bytes], str] = {}
+        for d, path in zip(dirs, manifests, strict=True):
+            text = self.snap.read(path) or b""
+            if any(s in text for s in _IRREGULAR):
+                crate = self._raw(d)
+                self._names.setdefault(crate.name, []).append(d)
+                self._dir_names[d] = {crate.name}
+                for dep in crate.deps:
+                    if dep.path is not None:
+                        self._by_target.setdefault(dep.path, set()).add(d)
+                continue
+            self._texts[d] = text
+            names = self._dir_names.setdefault(d, set())
+            # `d/../x` is `parent/x` for every crate d of that parent (these paths are clean)
+            parent = d.rpartition("/")[0] if d else None
+            for m in _KEYS.finditer(text):
+                value = m.group(2) if m.group(2) is not None else m.group(3)
+                if m.group(1) == b"name":
+                    name = value.decode("utf-8", "surrogateescape")
+                    self._names.setdefault(name, []).append(d)
+                    names.add(name)
+                    continue
+                key = (parent, value) if parent is not None and value.startswith(b"../") else (d, value)
+                target = resolved.get(key)
+                if target is None:
+                    target = resolved[key] = join(d, value.decode("utf-8", "surrogateescape"))
+                self._by_target.setdefault(target, set()).add(d)
+            if not names:
+                raise Unsettled  # a crate without a package name: an error the full model says
+
+    def _add_path_crates(self) -> None:
+        """The crates outside the members: each a directory with a Cargo.toml that some `path`
+        string leads to and a crate already found depends on (its manifest, parsed, says so)."""
+        deps = self.loader.ws_deps
+        for key, spec in deps.items() if isinstance(deps, dict) else ():
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                self._aliases.setdefault(join(self.root, spec["path"]), []).append(key.encode())
+        while True:
+            targets = self._by_target.keys() | self._aliases.keys()
+            outside = sorted(
+                t for t in targets - self._member_of.keys() if t != ".." and not t.startswith("../")
+            )
+            self.snap.fetch(join(t, "Cargo.toml") for t in outside)
+            found = []
+            for t in outside:
+                if self.snap.read(join(t, "Cargo.toml")) is None:
+                    continue  # no crate there (a dependency on it is the full model's error)
+                near = self._by_target.get(t, set()) | self._mentioning(self._aliases.get(t, []))
+                users = [d for d in near if d in self._member_of]
+                if any(dep.path == t for d in users for dep in self._raw(d).deps):
+                    found.append(t)
+            if not found:
+                return
+            for t in found:  # as `_Loader.crate_at` marks a crate it reaches by a path
+                inside = t == self.root or t.startswith(self.root + "/") or not self.root
+                self._member_of[t] = inside and not _is_excluded(t, self.loader.excluded)
+            self._index(found)
+
+    def _raw(self, d: str) -> Crate:
+        crate = self._exact.get(d)
+        if crate is None:
+            crate = self._exact[d] = self.loader.build(d, member=self._member_of[d])
+        return crate
+
+    def build(self, d: str) -> Crate:
+        """The crate at `d`, as the full model has it; its path dependencies checked as the full
+        model checks them (each a crate whose package has that name), though not read."""
+        crate = self._raw(d)
+        if d not in self._checked:
+            for dep in crate.path_deps(include_dev=True):
+                if dep.path not in self._member_set or dep.package not in self._dir_names.get(dep.path, ()):
+                    raise Unsettled  # no Cargo.toml there, or another package: the error is the full model's
+            self._checked.add(d)
+        return crate
+
+    # --- the questions ------------------------------------------------------------------------------
+
+    def crate(self, name: str) -> Crate | None:
+        if name not in self._by_name:
+            self.members()
+            dirs = list(dict.fromkeys(self._names.get(name, ())))
+            self.snap.prefetch_crates(d for d in dirs if d not in self._exact)
+            found = [c for c in map(self.build, dirs) if c.name == name]
+            if len(found) > 1:
+                raise Unsettled  # two crates of one name: the full model keeps the last it loaded
+            self._by_name[name] = found[0] if found else None
+        return self._by_name[name]
+
+    def name_at(self, d: str) -> str | None:
+        self.members()
+        if d not in self._member_set:
+            return None
+        name = self.build(d).name
+        crate = self.crate(name)
+        if crate is None or crate.dir != d:
+            raise Unsettled
+        return name
+
+    def dependents(self, name: str) -> frozenset[str]:
+        """The crates with a normal or build path dependency on `name`: of the members, only those
+        whose manifest has a `path` string leading to its directory, or the key of a
+        [workspace.dependencies] entry that does, can have one."""
+        if name not in self._dependents:
+            crate = self.crate(name)
+            out = set()
+            if crate is not None:
+                near = self._by_target.get(crate.dir, set()) | self._mentioning(
+                    self._aliases.get(crate.dir, [])
+                )
+                dirs = sorted(near.union(self._irregular), key=self._rank.__getitem__)
+                self._asked += 1
+                if self._asked == _BULK:  # a walk over much of the workspace: read every crate's src/ at once
+                    self.snap.prefetch_crates(d for d in self._members or () if d not in self._exact)
+                self.snap.prefetch_crates(d for d in dirs if d not in self._exact)
+                for user in map(self.build, dirs):
+                    if any(
+                        dep.package == name and dep.path is not None and dep.kind != "dev"
+                        for dep in user.deps
+                    ):
+                        if self.crate(user.name) is not user:
+                            raise Unsettled
+                        out.add(user.name)
+            self._dependents[name] = frozenset(out)
+            self._fresh.append(name)
+        return self._dependents[name]
+
+    def _mentioning(self, needles: list[bytes]) -> set[str]:
+        """The regular manifests holding one of `needles` (keys of [workspace.dependencies]).
+        After a few questions an index of their words answers: a whole key is one word, bounded
+        by quotes, spaces, `=`, `.` or brackets."""
+        if not needles:
+            return set()
+        self._questions += 1
+        if self._questions > _SCAN_QUESTIONS and all(_WORD.fullmatch(n) for n in needles):
+            if self._words is None:
+                self._words = {}
+                for d, text in self._texts.items():
+                    for word in set(_WORD.findall(text)):
+                        self._words.setdefault(word, []).append(d)
+            return {d for n in needles for d in self._words.get(n, ())}
+        return {d for d, text in self._texts.items() if any(n in text for n in needles)}
+
+    def chains_up(self, start: str, targets: set[str]) -> dict[str, list[str]]:
+        found = shortest_chains(start, targets, lambda node: sorted(self.dependents(node)))
+        if has_cycle(self._dependents, self._fresh, self._acyclic):
+            raise Unsettled  # the full graph says which cycle, as it always has
+        return found

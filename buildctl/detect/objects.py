@@ -1,0 +1,151 @@
+"""One `git cat-file --batch` process for every object a detection run reads.
+
+Commits (to walk a short range), trees (to list just the directories a workspace's member
+globs name) and blobs (manifests, the lock) all come through the same process, by any name git
+resolves: `<rev>:<path>`, `<tree id>:<name>`, `<rev>^{commit}`, an object id. Starting git once
+instead of once per question is most of what a cold run on a small workspace can save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from buildctl import gitrepo
+from buildctl.errors import BuildctlError
+
+TREE = b"40000"
+COMMIT_MODE = b"160000"  # a submodule pointer
+# A request that fits in the smallest pipe buffer is written whole before git answers, so
+# neither process can block on a full pipe while the other waits for it.
+_CHUNK = 4096
+# `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
+_ENTRY = {n: rb"(\d+) ([^\0]*)\0(.{%d})" % n for n in (20, 32)}
+_ENTRIES = {n: re.compile(e, re.DOTALL) for n, e in _ENTRY.items()}
+_WHOLE = {n: re.compile(rb"(?:%s)*" % e.replace(b"(", b"(?:"), re.DOTALL) for n, e in _ENTRY.items()}
+
+
+class Object:
+    __slots__ = ("data", "kind", "oid")
+
+    def __init__(self, oid: str, kind: str, data: bytes) -> None:
+        self.oid, self.kind, self.data = oid, kind, data
+
+
+Tree = dict[str, tuple[bytes, bytes]]  # entry name -> (mode, raw object id: `.hex()` for the id)
+
+
+class Objects:
+    """`cat-file --batch`, started on first use; `close()` ends it."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._out: IO[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "-C", str(self.repo), "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=gitrepo.environment(),
+                )
+            except FileNotFoundError:
+                raise BuildctlError(
+                    "git is not installed or not on PATH", hint="install git and try again"
+                ) from None
+            self._out = self._proc.stdout
+        return self._proc
+
+    def get(self, names: Sequence[str]) -> list[Object | None]:
+        """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
+        if any("\n" in n for n in names):
+            raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
+        proc = self._start()
+        assert proc.stdin is not None
+        found: list[Object | None] = []
+        i = 0
+        while i < len(names):
+            chunk = [names[i]]
+            size = len(names[i]) + 1
+            i += 1
+            while i < len(names) and size + len(names[i]) + 1 <= _CHUNK:
+                chunk.append(names[i])
+                size += len(names[i]) + 1
+                i += 1
+            try:
+                proc.stdin.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogateescape"))
+                proc.stdin.flush()
+            except BrokenPipeError:
+                raise BuildctlError(f"git cat-file stopped answering in {self.repo}") from None
+            found.extend(self._read() for _ in chunk)
+        return found
+
+    def one(self, name: str) -> Object | None:
+        return self.get([name])[0]
+
+    def _read(self) -> Object | None:
+        assert self._out is not None
+        header = self._out.readline()
+        if not header.endswith(b"\n"):
+            raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
+        if header.endswith((b" missing\n", b" ambiguous\n")):
+            return None
+        oid, kind, size = header.split()
+        data = self._out.read(int(size) + 1)[:-1]
+        return Object(oid.decode(), kind.decode(), data)
+
+    def tree(self, name: str) -> Tree | None:
+        """The entries of the tree `name` resolves to; None if it is no tree."""
+        obj = self.one(name)
+        return parse_tree(obj.data, len(obj.oid) // 2) if obj is not None and obj.kind == "tree" else None
+
+    def reaches(self, descendant: str, ancestor: str, limit: int) -> bool:
+        """Whether `ancestor` is among the first `limit` commits of `descendant`'s history (both
+        full ids). Meant for a repository that is neither shallow nor grafted, whose commits'
+        parents are exactly what their objects say."""
+        seen = {descendant}
+        todo = [descendant]
+        while todo and len(seen) <= limit:
+            if ancestor in todo:
+                return True
+            objs = self.get(todo)
+            todo = []
+            for obj in objs:
+                if obj is None or obj.kind != "commit":
+                    return False
+                for line in obj.data.split(b"\n"):
+                    if not line:
+                        break  # the headers end at the first empty line
+                    if line.startswith(b"parent "):
+                        parent = line[7:].decode()
+                        if parent not in seen:
+                            seen.add(parent)
+                            todo.append(parent)
+        return ancestor in todo
+
+    def close(self) -> None:
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
+            if self._out is not None:
+                self._out.close()
+            self._proc.wait()
+            self._proc = None
+
+
+def parse_tree(data: bytes, raw_len: int) -> Tree:
+    """A tree object's entries (names decoded as `os.fsdecode` decodes them)."""
+    if not _WHOLE[raw_len].fullmatch(data):
+        raise BuildctlError("git returned a tree object this version of buildctl cannot read")
+    enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return {name.decode(enc, errors): (mode, raw) for mode, name, raw in _ENTRIES[raw_len].findall(data)}
