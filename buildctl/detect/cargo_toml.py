@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildctl.detect.workspace import _DEP_TABLES, Workspace
+from buildctl.detect.crate_manifest import DEP_TABLES
+from buildctl.detect.workspace import Workspace
 
 # [workspace] keys that change no binary.
 _INERT_WORKSPACE_KEYS = frozenset({"metadata", "default-members"})
 # Root keys whose change rebuilds every service.
 _GLOBAL_KEYS = frozenset({"profile", "patch", "replace"})
-_DEV_TABLES = frozenset(k for k, v in _DEP_TABLES.items() if v == "dev")
+_DEV_TABLES = frozenset(k for k, v in DEP_TABLES.items() if v == "dev")
 
 
 def build_relevant(manifest: Mapping[str, Any] | None) -> Any:
@@ -57,7 +58,7 @@ def root_changes(
         return out
     for key in _differing(base, head):
         if key in _GLOBAL_KEYS or (
-            key != "workspace" and key not in ("package", *_DEP_TABLES, "target", "lib", "bin", "features")
+            key != "workspace" and key not in ("package", *DEP_TABLES, "target", "lib", "bin", "features")
         ):
             out.everything.append(f"{manifest}: [{key}] changed")
     ws_b = base.get("workspace") if isinstance(base.get("workspace"), dict) else {}

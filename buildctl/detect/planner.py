@@ -122,7 +122,8 @@ def _since_deployed(
     opts_environ: Mapping[str, str],
     objects: Objects,
 ) -> Plan:
-    """Each service compared from the commit its kustomization says is deployed."""
+    """Each service compared from the commit its deployment (kustomization or Helm values) says is
+    deployed; a service that deploys nothing, from the event's range."""
     from buildctl import deployed
 
     head_snap = Snapshot.at(repo, rng.head, memo)
@@ -130,8 +131,13 @@ def _since_deployed(
     verdicts: dict[str, Verdict] = {}
     touched: set[str] = set()
     for name in cfg.services:
-        path = cfg.kustomization(name)
-        commit, why = deployed.deployed_commit(head_snap.text(path), path, cfg.image(name))
+        deployed_at = deployed.deployed_commit_of(cfg, name, head_snap.text)
+        path = cfg.deploy_of(name).file or cfg.file
+        commit, why = deployed_at.commit, deployed_at.why
+        if deployed_at.skip and rng.base is not None:
+            # Nothing is deployed to compare from (deploy = "none"): the range of the event.
+            groups.setdefault(rng.base, []).append(name)
+            continue
         if commit is not None and not gitrepo.has_commit(repo, commit):
             why = f"since-deployed: deployed commit {commit[:12]} ({path}) is not in this clone"
             commit = None

@@ -62,6 +62,15 @@ class Detector:
         self._contexts = () if "" in contexts or not contexts else tuple(c + "/" for c in contexts)
         self.skipped: dict[str, str] = {}  # service -> why it has no build at head
         self._deploy_prefix = cfg.deployments + "/" if cfg.deployments else ""
+        # A Helm service is deployed by its values file and by the chart around it (the values
+        # file's folder), which several services' values files may share.
+        self._values: dict[str, str] = {}
+        self._charts: dict[str, list[str]] = {}
+        for svc in cfg.services.values():
+            if svc.deploy.kind == "helm" and svc.deploy.file:
+                self._values[svc.deploy.file] = svc.name
+                chart = posixpath.dirname(svc.deploy.file)
+                self._charts.setdefault(chart + "/" if chart else "", []).append(svc.name)
         self._root_manifest_path = join(cfg.root, "Cargo.toml")
         self._root_lock_path = join(cfg.root, "Cargo.lock")
 
@@ -104,6 +113,9 @@ class Detector:
                 self._crate_input(path)
             elif kind == "deployment":
                 note(detail, kind, f"deploy: {path}", build=False)
+            elif kind == "chart":
+                for name in self._charts[detail]:
+                    note(name, "deployment", f"deploy: {path}", build=False)
             elif kind == "root_manifest":
                 self._root_manifest(path)
             elif kind == "lock":
@@ -143,6 +155,11 @@ class Detector:
             svc_dir, sep, _ = path[len(self._deploy_prefix) :].partition("/")
             if sep and svc_dir in self.cfg.services:
                 return "deployment", svc_dir
+        if path in self._values:
+            return "deployment", self._values[path]
+        for chart in self._charts:
+            if chart and path.startswith(chart):
+                return "chart", chart
         if glob := rules.ignore.match(path):
             return "ignored", glob
         if path == self._root_manifest_path:

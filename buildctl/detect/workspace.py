@@ -11,21 +11,13 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from buildctl import tomlfile
+from buildctl.detect.crate_manifest import DepKind, bins_of, dep_tables, table_path
 from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
-
-DepKind = Literal["normal", "build", "dev"]
-_DEP_TABLES: dict[str, DepKind] = {
-    "dependencies": "normal",
-    "build-dependencies": "build",
-    "build_dependencies": "build",
-    "dev-dependencies": "dev",
-    "dev_dependencies": "dev",
-}
 
 _PACKAGE_NAME = re.compile(r"[\w-]+")  # cargo: Unicode XID characters, '-' and '_'
 
@@ -307,7 +299,7 @@ class _Loader:
             name=name,
             dir=d,
             member=member,
-            bins=_bins(self.snap, d, name, data),
+            bins=bins_of(self.snap, d, name, data),
             has_lib="lib" in data or self.snap.exists(join(d, "src/lib.rs")),
             deps=deps,
             inherited_package_keys=frozenset(
@@ -317,10 +309,10 @@ class _Loader:
 
     def _line(self, path: str, table: str, key: str) -> int | None:
         """Only an error needs a line number, so the text is decoded and searched only then."""
-        return tomlfile.line_of(self.snap.text(path) or "", _table_path(table), key)
+        return tomlfile.line_of(self.snap.text(path) or "", table_path(table), key)
 
     def _deps(self, d: str, data: Mapping[str, Any], path: str) -> Iterator[Dep]:
-        for table_name, table, kind in _dep_tables(data):
+        for table_name, table, kind in dep_tables(data):
             if not isinstance(table, dict):
                 raise BuildctlError(f"[{table_name}] must be a table", file=path)
             for key, spec in table.items():
@@ -362,37 +354,3 @@ class _Loader:
                 line=self._line(path, table, key),
             )
         return Dep(key, str(package), kind, resolved, inherited, table)
-
-
-def _table_path(table: str) -> list[str]:
-    if table.startswith("target."):
-        rest = table[len("target.") :]
-        cfg, _, kind = rest.rpartition(".")
-        return ["target", cfg.strip("'\""), kind]
-    return [table]
-
-
-def _dep_tables(data: Mapping[str, Any]) -> Iterator[tuple[str, Any, DepKind]]:
-    for name, kind in _DEP_TABLES.items():
-        if name in data:
-            yield name, data[name], kind
-    target = data.get("target", {})
-    if isinstance(target, dict):
-        for cfg, body in target.items():
-            if isinstance(body, dict):
-                for name, kind in _DEP_TABLES.items():
-                    if name in body:
-                        yield f"target.'{cfg}'.{name}", body[name], kind
-
-
-def _bins(snap: Snapshot, d: str, name: str, data: Mapping[str, Any]) -> tuple[str, ...]:
-    bins: list[str] = []
-    declared = data.get("bin", [])
-    if isinstance(declared, list):
-        bins.extend(b["name"] for b in declared if isinstance(b, dict) and isinstance(b.get("name"), str))
-    package = data.get("package", {})
-    if package.get("autobins", True) is not False:
-        if snap.exists(join(d, "src/main.rs")) and name not in bins:
-            bins.append(name)
-        bins.extend(stem for stem in snap.bin_stems(d) if stem not in bins)
-    return tuple(bins)

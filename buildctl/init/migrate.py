@@ -47,6 +47,7 @@ _RULE_LABELS = {
     "build_all": "[rules] build_all",
     "deploy_all": "[rules] deploy_all",
     "deployment": "a service's deployment overlay",
+    "chart": "a Helm service's chart",
     "ignored": "the default [rules] ignore",
 }
 

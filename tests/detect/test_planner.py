@@ -54,6 +54,64 @@ def test_unknown_deployed_commit_rebuilds(mini: Repo) -> None:
     assert "is not in this clone" in out["services"]["a"]["reasons"][0]
 
 
+def test_helm_and_build_only_services_since_what_they_deploy(mini: Repo) -> None:
+    """A Helm service is compared from the tag in its values file; one that deploys nothing
+    (deploy = "none") from the range of the push, having no deployed commit."""
+    text = mini.read("workspace-map.toml")
+    text = text.replace(
+        "[services.a]\n", '[services.a]\ndeploy = "helm"\nvalues = "charts/a/values.yaml"\n', 1
+    )
+    text = text.replace(
+        '[services.c]\ncrate = "c-bin"\n', '[services.c]\ncrate = "c-bin"\ndeploy = "none"\n', 1
+    )
+    mini.write("workspace-map.toml", text)
+    mini.write("charts/a/values.yaml", "image:\n  repository: 127.0.0.1:5000/team/a\n  tag: latest\n")
+    deployed = mini.commit("a deploys with helm, c deploys nothing")
+    set_tag(mini, "b", f"sha-{deployed}")
+    mini.write(
+        "charts/a/values.yaml", f"image:\n  repository: 127.0.0.1:5000/team/a\n  tag: sha-{deployed}\n"
+    )
+    mini.commit("record the deployed tags")
+    mini.write("svc/a/src/main.rs", "fn main() { /* a changed */ }\n")
+    mini.write("svc/c/src/main.rs", "fn main() { /* c changed */ }\n")
+    mini.commit("a and c changed")
+    out = affected(mini, "--since-deployed")
+    assert out["build"] == ["a", "c"]
+    since = f"since {deployed[:12]}: "
+    # the values file is a's deployment, as b's kustomization is b's: a redeploy, not a rebuild
+    assert out["services"]["a"]["reasons"] == [
+        since + "deploy: charts/a/values.yaml",
+        since + "svc/a/src/main.rs -> a",
+    ]
+    assert out["services"]["b"] == {
+        "build": False,
+        "deploy": True,
+        "reasons": [since + "deploy: deployments/b/kustomization.yaml"],
+    }
+    assert [r.split(": ", 1)[1] for r in out["services"]["c"]["reasons"]] == ["svc/c/src/main.rs -> c-bin"]
+
+
+def test_a_helm_chart_redeploys_the_services_whose_values_it_holds(mini: Repo) -> None:
+    text = mini.read("workspace-map.toml")
+    for svc in ("a", "b"):
+        text = text.replace(
+            f"[services.{svc}]\n", f'[services.{svc}]\ndeploy = "helm"\nvalues = "charts/app/{svc}.yaml"\n', 1
+        )
+    mini.write("workspace-map.toml", text)
+    for svc in ("a", "b"):
+        mini.write(f"charts/app/{svc}.yaml", "image:\n  tag: latest\n")
+    mini.write("charts/app/templates/deployment.yaml", "kind: Deployment\n")
+    base = mini.commit("a and b share one chart")
+    mini.write("charts/app/templates/deployment.yaml", "kind: Deployment\nmetadata: {}\n")
+    mini.commit("the chart changed")
+    out = affected(mini, "--base", base)
+    assert out["build"] == []
+    assert {name: svc["reasons"] for name, svc in out["services"].items() if svc["deploy"]} == {
+        "a": ["deploy: charts/app/templates/deployment.yaml"],
+        "b": ["deploy: charts/app/templates/deployment.yaml"],
+    }
+
+
 # --- `affected` read without click ---------------------------------------------------------------------
 
 CLICK = {"_NOT_THIS_COMPLETE": "1"}  # any completion variable: the command line goes through click
