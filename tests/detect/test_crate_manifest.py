@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import load_full
+from tests.support.cargo import cargo_metadata
 from tests.support.git import Repo
 
 
 def cargo_bins(root: Path) -> dict[str, list[str]]:
-    proc = subprocess.run(
-        ["cargo", "metadata", "--no-deps", "--offline", "--format-version", "1"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     return {
         pkg["name"]: sorted(t["name"] for t in pkg["targets"] if "bin" in t["kind"])
-        for pkg in json.loads(proc.stdout)["packages"]
+        for pkg in cargo_metadata(root)["packages"]
     }
 
 

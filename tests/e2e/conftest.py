@@ -35,6 +35,7 @@ from tests.support.docker import (
 )
 from tests.support.git import Repo
 from tests.support.markers import folder_marker
+from tests.support.secret_scan import HTPASSWD_PASSWORD, HTPASSWD_USER
 
 pytest_itemcollected = folder_marker("docker")
 
@@ -85,8 +86,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory, image_ledger: ImageLedger
 
 @pytest.fixture(scope="session")
 def auth_registry(tmp_path_factory: pytest.TempPathFactory, image_ledger: ImageLedger) -> Iterator[Registry]:
-    """A second registry that wants basic auth: user `user`, password `secret`."""
-    yield from _registry(tmp_path_factory, image_ledger, ("user", "secret"))
+    """A second registry that wants basic auth (the secret scan's htpasswd user and password)."""
+    yield from _registry(tmp_path_factory, image_ledger, (HTPASSWD_USER, HTPASSWD_PASSWORD))
 
 
 # One recipe for every scratch copy of the session: the cooks are shared.

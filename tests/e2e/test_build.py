@@ -21,6 +21,7 @@ from tests.support.cli import cli, refused
 from tests.support.docker import SERVICES, Registry, build_steps, set_registry, wait_for_http
 from tests.support.git import Repo
 from tests.support.net import free_port
+from tests.support.secret_scan import HTPASSWD_PASSWORD, HTPASSWD_USER
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -147,7 +148,7 @@ def test_right_registry_credentials_push(built: Built, auth_registry: Registry) 
     built.branch("granted")
     set_registry(built.repo, f"{auth_registry.addr}/granted")
     head = built.repo.commit("map: the registry that wants a login")
-    env = {"BUILDCTL_REGISTRY_USER": "user", "BUILDCTL_REGISTRY_PASSWORD": "secret"}
+    env = {"BUILDCTL_REGISTRY_USER": HTPASSWD_USER, "BUILDCTL_REGISTRY_PASSWORD": HTPASSWD_PASSWORD}
 
     res = built.buildctl("build", "--service", "auth-service", "--push", "--format", "json", env=env)
     assert res.code == 0, res.stderr[-6000:]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import load
 
 
-def cargo_view(root: Path) -> dict[str, tuple[str, frozenset[tuple[str, str, str | None]]]]:
+def cargo_metadata(root: Path) -> Any:
+    """`cargo metadata` of the workspace at `root`, its members only, offline."""
     proc = subprocess.run(
         ["cargo", "metadata", "--no-deps", "--offline", "--format-version", "1"],
         cwd=root,
@@ -18,7 +20,11 @@ def cargo_view(root: Path) -> dict[str, tuple[str, frozenset[tuple[str, str, str
         text=True,
         check=True,
     )
-    data = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def cargo_view(root: Path) -> dict[str, tuple[str, frozenset[tuple[str, str, str | None]]]]:
+    data = cargo_metadata(root)
     view = {}
     for pkg in data["packages"]:
         d = str(Path(pkg["manifest_path"]).parent.relative_to(root))
