@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.conftest import BOTH, CLASSIC_SERVICES, Built
 from tests.support.cli import cli, refused
-from tests.support.docker import SERVICES, Registry, build_steps, set_registry, wait_for_http
+from tests.support.docker import SERVICES, Registry, build_steps, set_registry, steps_cached, wait_for_http
 from tests.support.git import Repo
 from tests.support.net import free_port
 from tests.support.secret_scan import HTPASSWD_PASSWORD, HTPASSWD_USER
@@ -29,11 +29,6 @@ pytestmark = pytest.mark.timeout(1800)
 def pull(api: object, ref: str) -> None:
     for event in api.pull(ref, stream=True, decode=True):  # type: ignore[attr-defined]
         assert "error" not in event, event
-
-
-def cook_steps(stderr: str, who: str) -> list[bool]:
-    """Whether the `cargo chef cook` step came from the cache, for each time it showed."""
-    return [cached for step, cached in build_steps(stderr, who).items() if "cargo chef cook" in step]
 
 
 def test_every_service_builds_and_pushes_for_both_platforms(either: Built) -> None:
@@ -154,16 +149,13 @@ def test_a_source_change_rebuilds_on_the_cached_cook_beside_a_service_that_does_
         assert (cook["source"], cook["cook_step"], cook["status"]) == ("local", "cached", "built"), cook
         # The builder's own words: the cook step came from the cache.
         who = "cook" if len(data["cooks"]) == 1 else f"cook-{platform.split('/')[1]}"
-        assert cook_steps(res.stderr, who) == [True], platform
+        assert steps_cached(res.stderr, who, "cargo chef cook") == [True], platform
 
     chat = data["services"]["chat-service"]
     assert chat["status"] == "pushed" and chat["cache"]["cook_step"] == "cached"
-    cooked = cook_steps(res.stderr, "chat-service")
+    cooked = steps_cached(res.stderr, "chat-service", "cargo chef cook")
     assert cooked and all(cooked), cooked  # only the service's last stages ran
-    compiled = [
-        cached for step, cached in build_steps(res.stderr, "chat-service").items() if "cargo build" in step
-    ]
-    assert compiled == [False]
+    assert steps_cached(res.stderr, "chat-service", "cargo build") == [False]
     assert either.registry.digest(f"{either.namespace}/chat-service", f"sha-{head}") == chat["digest"]
 
     gateway = data["services"]["text-gateway"]

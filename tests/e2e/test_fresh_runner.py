@@ -20,7 +20,7 @@ from docker.errors import ImageNotFound
 
 from buildctl.build.registry import RegistryAPI
 from tests.e2e.conftest import BOTH, Built
-from tests.support.docker import BASE_IMAGES, build_steps, layers_on_engine
+from tests.support.docker import BASE_IMAGES, layers_on_engine, steps_cached
 from tests.support.git import CHECKOUT
 
 pytestmark = pytest.mark.timeout(1800)
@@ -60,11 +60,6 @@ def build_on_a_fresh_runner(b: Built, service: str, tmp: Path) -> tuple[dict[str
     return json.loads(proc.stdout), proc.stderr
 
 
-def cook_ran(stderr: str, who: str) -> list[bool]:
-    """For each time `cargo chef cook` showed in `who`'s log: did it run (not from a cache)?"""
-    return [not cached for step, cached in build_steps(stderr, who).items() if "cargo chef cook" in step]
-
-
 def test_after_the_cook_job_every_fresh_runner_compiles_no_dependency(built: Built, tmp_path: Path) -> None:
     # The cook job: `warm`, for every platform. The session's `build --push` already pushed each
     # cook it compiled, so the job finds them in the registry and builds nothing.
@@ -83,13 +78,12 @@ def test_after_the_cook_job_every_fresh_runner_compiles_no_dependency(built: Bui
         # The dependencies came from the registry (BuildKit's inline cache of the pushed cook
         # image): the cook step did not run, on an engine that had nothing.
         assert (cook["source"], cook["cook_step"]) == ("registry", "cached"), cook
-        assert cook_ran(stderr, who) == [False], platform
+        assert steps_cached(stderr, who, "cargo chef cook") == [True], platform
     # The service's own builds (one per platform) show the cook step, from the cache each time.
-    # (BuildKit names a step with its platform only in some builds, so the count of names varies.)
-    ran = cook_ran(stderr, FAN_OUT)
-    assert ran and not any(ran), ran
-    compiled = [not cached for step, cached in build_steps(stderr, FAN_OUT).items() if "cargo build" in step]
-    assert compiled and all(compiled), compiled  # the workspace's own crates: compiled, on this runner
+    cooked = steps_cached(stderr, FAN_OUT, "cargo chef cook")
+    assert cooked and all(cooked), cooked
+    compiled = steps_cached(stderr, FAN_OUT, "cargo build")
+    assert compiled and not any(compiled), compiled  # the workspace's own crates: compiled, on this runner
 
 
 def test_after_warm_an_empty_classic_engine_takes_the_cook_from_the_registry(classic: Built) -> None:

@@ -354,6 +354,13 @@ def build_steps(stderr: str, who: str) -> dict[str, bool]:
     return {name: all(seen) for name, seen in runs.items()}
 
 
+def steps_cached(stderr: str, who: str, command: str) -> list[bool]:
+    """For each step of `who`'s log that runs `command` (e.g. "cargo chef cook"): did it come
+    from the cache? (See `build_steps`; how many names BuildKit gives one step of several
+    platforms' builds varies, so callers check every entry rather than count them.)"""
+    return [cached for step, cached in build_steps(stderr, who).items() if command in step]
+
+
 def wait_for_http(url: str, *, timeout: float, alive: Any = None) -> bytes:
     """GET `url` until it answers 200; `alive()` returning False stops early (the server died)."""
     deadline = time.monotonic() + timeout
