@@ -132,6 +132,19 @@ def interpreter_of(script: Path) -> str:
     return sys.executable
 
 
+def editable(python: str) -> bool:
+    """Whether `python` has buildctl installed in editable mode (`pip install -e`), whose import
+    hook every start of the command loads: tens of milliseconds a cold run on CI never spends."""
+    proc = subprocess.run(
+        [python, "-c", "import site, sys; print('\\n'.join(site.getsitepackages()))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirs = [Path(line) for line in proc.stdout.splitlines() if line]
+    return any(any(d.glob("__editable__*buildctl*")) for d in dirs if d.is_dir())
+
+
 def interleaved(
     spawner: Spawner, commands: Mapping[str, Sequence[str]], runs: int
 ) -> dict[str, list[Sample]]:

@@ -98,7 +98,13 @@ def summary(rows: Sequence[Row], tools: Sequence[str]) -> Iterator[str]:
 
 
 def report(
-    rows: Sequence[Row], tools: Sequence[str], runs: int, python: str, bytecode: str, load: Sequence[float]
+    rows: Sequence[Row],
+    tools: Sequence[str],
+    runs: int,
+    python: str,
+    bytecode: str,
+    load: Sequence[float],
+    notes: Sequence[str] = (),
 ) -> str:
     lines = [
         f"buildctl affected (new{', base' if 'baseline' in tools else ''}) against paths-filter: medians of "
@@ -107,6 +113,7 @@ def report(
         f"{_version(['node', '--version'])}, {os.cpu_count()} CPUs, load average "
         f"{' -> '.join(f'{x:.2f}' for x in load)} (1 min, start -> end)",
         f"floor = `{Path(python).name} -c pass` + `git diff --name-status -z B H`",
+        *(f"NOTE: {n}" for n in notes),
         "",
         *table(rows, tools),
         "",

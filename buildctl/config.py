@@ -104,7 +104,7 @@ def _target(r: Reader, data: Mapping[str, Any], table: list[str], default: str) 
 
 
 def parse_map(text: str, file: str) -> WorkspaceMap:
-    data = tomlfile.parse(text, file)
+    data = tomlfile.parse_many(text, file)
     r = Reader(text, file)
     r.table(data, [], _TOP_KEYS)
     for name in _TOP_KEYS:

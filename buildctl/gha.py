@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +82,8 @@ class Outputs:
         return cls(values)
 
     def render(self) -> str:
+        import uuid  # here: only step outputs need it, and its import is 4 ms of a cold start
+
         chunks = []
         for name, value in self.values.items():
             delimiter = f"ghadelimiter_{uuid.uuid4()}"

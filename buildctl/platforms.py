@@ -8,7 +8,7 @@ under emulation), and its runtime stage is the target platform's base image (`RU
 
 from __future__ import annotations
 
-import platform as _host
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -60,7 +60,7 @@ def from_machine(machine: str) -> str:
 
 def native() -> str:
     """The platform of the machine buildctl runs on (the default of `[workspace] platforms`)."""
-    return from_machine(_host.machine())
+    return from_machine(os.uname().machine)  # what platform.machine() says, without importing it
 
 
 def build_args(

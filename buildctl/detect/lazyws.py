@@ -31,35 +31,37 @@ from buildctl.detect.lazyviews import Crates, Unsettled, by_dir, has_cycle
 from buildctl.detect.objects import TREE
 from buildctl.detect.paths import shortest_chains
 from buildctl.detect.snapshot import Snapshot
-from buildctl.detect.workspace import Crate, Workspace, _has_glob, _is_excluded, _Loader, join, load_full
+from buildctl.detect.workspace import (
+    Crate,
+    Workspace,
+    _has_glob,
+    _is_excluded,
+    _Loader,
+    join,
+    load_full,
+    manifest_of,
+)
 from buildctl.errors import BuildctlError
 from buildctl.globs import GlobSet
 
-# A `name` or `path` key (bare or quoted, alone or last in a dotted key) set to a one-line string.
-_KEYS = re.compile(
-    rb"""(?:^|[\s{,.])["']?(name|path)["']?[ \t]*=[ \t]*(?:"([^"\n]*)"|'([^'\n]*)')""", re.MULTILINE
-)
-_IRREGULAR = (b"\\", b'"""', b"'''")  # escapes or multi-line strings: parse instead of reading
+# A `name` or `path` key (bare or quoted, alone or last in a dotted key) set to a one-line string;
+# `_KEY_AFTER` is what may come before it (before its quote, if quoted), checked apart: a pattern
+# that starts with a choice of words is found several times faster than one that starts with that.
+_KEYS = re.compile(rb"""(name|path)["']?[ \t]*=[ \t]*(?:"([^"\n]*)"|'([^'\n]*)')""")
+_KEY_AFTER = frozenset(b" \t\n\r\f\v{,.")
 _WORD = re.compile(rb"[^\s\"'=.,{}\[\]#]+")
 _SCAN_QUESTIONS = 8  # key lookups answered by scanning every manifest, before indexing their words
-_BULK = 64  # dependents questions after which every crate's src/ is read in one batch
-_BUNDLE = 400  # crates up to which their src/ trees are read with their manifests
+# A walk that asks for the dependents of more than this share of the crates has the full graph
+# answer it: by then it would parse most manifests anyway, one question at a time.
+_WIDE_WALK = 0.1
 
 
 def load(snap: Snapshot, root: str) -> Workspace:
-    root_toml = snap.toml(join(root, "Cargo.toml"))
+    root_toml = snap.toml(manifest_of(root))
     if root_toml is None:
         return load_full(snap, root)  # which says so, with the hint
     model = _Model(snap, root, root_toml)
     return Workspace(root=root, crates=Crates(model), by_dir=by_dir(model), root_manifest=root_toml)
-
-
-def _crate_trees(dirs: list[str]) -> list[str]:
-    """What building these crates reads besides their manifests (src/, src/bin/), to come in
-    the manifests' batch: for a small workspace, cheaper than a question per crate later."""
-    if len(dirs) > _BUNDLE:
-        return []
-    return [t for d in dirs for t in ((f"{d}/src", f"{d}/src/bin") if d else ("src", "src/bin"))]
 
 
 class _Model:
@@ -79,7 +81,6 @@ class _Model:
         self._dir_names: dict[str, set[str]] = {}  # member directory -> the `name` strings it holds
         self._dependents: dict[str, frozenset[str]] = {}
         self._questions = 0
-        self._asked = 0  # dependents questions
         self._by_name: dict[str, Crate | None] = {}
         self._acyclic: set[str] = set()  # crates no cycle runs through (the walks so far)
         self._fresh: list[str] = []  # crates explored since the last look for a cycle
@@ -108,7 +109,6 @@ class _Model:
         """Every crate, from the manifests already read, loaded and checked in the order
         `workspace._load` takes (members sorted, path dependencies depth first)."""
         self.members()
-        self.snap.prefetch_crates(d for d in self._members or () if d not in self._exact)
         order: dict[str, Crate] = {}
         for member in self._listed:
             if member in order:
@@ -168,13 +168,13 @@ class _Model:
         excluded = [join(self.root, e) for e in excludes]
         found: set[str] = {self.root} if "package" in self.root_toml else set()
         listed = [join(self.root, p) for p in patterns if not _has_glob(p)]
-        self.snap.fetch((join(d, "Cargo.toml") for d in listed), _crate_trees(listed))  # one batch
+        self.snap.fetch(manifest_of(d) for d in listed)  # one batch
         for pattern in patterns:
             full = join(self.root, pattern)
             if _has_glob(pattern):
                 hits = self._glob(full)
             else:  # a blob there, as `snap.exists` says
-                hits = [full] if self.snap.read(join(full, "Cargo.toml")) is not None else []
+                hits = [full] if self.snap.read(manifest_of(full)) is not None else []
             if not hits:
                 raise Unsettled  # an error, said by the full model
             found.update(h for h in hits if not _is_excluded(h, excluded))
@@ -206,20 +206,20 @@ class _Model:
             dirs = step
         if GlobSet.of([full]).match(""):
             dirs.append("")  # `*` matches the root directory too
-        manifests = [join(d, "Cargo.toml") for d in dirs]
+        manifests = [manifest_of(d) for d in dirs]
         self.snap.fetch(manifests)
         return [d for d, m in zip(dirs, manifests, strict=True) if self.snap.read(m) is not None]
 
     def _index(self, dirs: list[str]) -> None:
         """Read the manifests in `dirs`; note the `name` strings each holds and where each of its
         `path` strings leads."""
-        manifests = [join(d, "Cargo.toml") for d in dirs]
-        self.snap.fetch(manifests, _crate_trees(dirs))
+        manifests = [manifest_of(d) for d in dirs]
+        self.snap.fetch(manifests)
         self._words = None  # an index of the words of fewer manifests than there now are
         resolved: dict[tuple[str, bytes], str] = {}
         for d, path in zip(dirs, manifests, strict=True):
             text = self.snap.read(path) or b""
-            if any(s in text for s in _IRREGULAR):
+            if b"\\" in text or b'"""' in text or b"'''" in text:  # escapes or multi-line strings
                 crate = self._raw(d)
                 self._names.setdefault(crate.name, []).append(d)
                 self._dir_names[d] = {crate.name}
@@ -229,11 +229,18 @@ class _Model:
                 continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
-            # `d/../x` is `parent/x` for every crate d of that parent (these paths are clean)
-            parent = d.rpartition("/")[0] if d else None
+            # `d/../x` is `parent/x` for every crate d of that parent (these paths are clean); a
+            # parent's key ends in "/", which no directory's does
+            parent = d.rpartition("/")[0] + "/" if d else None
             for m in _KEYS.finditer(text):
-                value = m.group(2) if m.group(2) is not None else m.group(3)
-                if m.group(1) == b"name":
+                at = m.start() - 1
+                if at >= 0 and text[at] in b"\"'":
+                    at -= 1
+                if at >= 0 and text[at] not in _KEY_AFTER:
+                    continue  # a longer key (`rename`), or a value
+                key_name, double, single = m.groups()
+                value = double if double is not None else single
+                if key_name == b"name":
                     name = value.decode("utf-8", "surrogateescape")
                     self._names.setdefault(name, []).append(d)
                     names.add(name)
@@ -258,10 +265,10 @@ class _Model:
             outside = sorted(
                 t for t in targets - self._member_of.keys() if t != ".." and not t.startswith("../")
             )
-            self.snap.fetch(join(t, "Cargo.toml") for t in outside)
+            self.snap.fetch(manifest_of(t) for t in outside)
             found = []
             for t in outside:
-                if self.snap.read(join(t, "Cargo.toml")) is None:
+                if self.snap.read(manifest_of(t)) is None:
                     continue  # no crate there (a dependency on it is the full model's error)
                 near = self._by_target.get(t, set()) | self._mentioning(self._aliases.get(t, []))
                 users = [d for d in near if d in self._member_of]
@@ -297,7 +304,6 @@ class _Model:
         if name not in self._by_name:
             self.members()
             dirs = list(dict.fromkeys(self._names.get(name, ())))
-            self.snap.prefetch_crates(d for d in dirs if d not in self._exact)
             found = [c for c in map(self.build, dirs) if c.name == name]
             if len(found) > 1:
                 raise Unsettled  # two crates of one name: the full model keeps the last it loaded
@@ -319,6 +325,8 @@ class _Model:
         whose manifest has a `path` string leading to its directory, or the key of a
         [workspace.dependencies] entry that does, can have one."""
         if name not in self._dependents:
+            if len(self._dependents) > _WIDE_WALK * len(self.members()):
+                raise Unsettled
             crate = self.crate(name)
             out = set()
             if crate is not None:
@@ -326,10 +334,6 @@ class _Model:
                     self._aliases.get(crate.dir, [])
                 )
                 dirs = sorted(near.union(self._irregular), key=self._rank.__getitem__)
-                self._asked += 1
-                if self._asked == _BULK:  # a walk over much of the workspace: read every crate's src/ at once
-                    self.snap.prefetch_crates(d for d in self._members or () if d not in self._exact)
-                self.snap.prefetch_crates(d for d in dirs if d not in self._exact)
                 for user in map(self.build, dirs):
                     if any(
                         dep.package == name and dep.path is not None and dep.kind != "dev"

@@ -24,6 +24,7 @@ COMMIT_MODE = b"160000"  # a submodule pointer
 # A request that fits in the smallest pipe buffer is written whole before git answers, so
 # neither process can block on a full pipe while the other waits for it.
 _CHUNK = 4096
+_READ_BUFFER = 1 << 16  # 3,000 manifests: a few dozen reads, not hundreds
 # `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
 _ENTRY = {n: rb"(\d+) ([^\0]*)\0(.{%d})" % n for n in (20, 32)}
 _ENTRIES = {n: re.compile(e, re.DOTALL) for n, e in _ENTRY.items()}
@@ -57,6 +58,7 @@ class Objects:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                     env=gitrepo.environment(),
+                    bufsize=_READ_BUFFER,
                 )
             except FileNotFoundError:
                 raise BuildctlError(
@@ -71,6 +73,8 @@ class Objects:
             raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
         proc = self._start()
         assert proc.stdin is not None
+        if sum(len(n) + 1 for n in names) > _CHUNK:
+            return self._get_many(proc, names)
         found: list[Object | None] = []
         i = 0
         while i < len(names):
@@ -87,6 +91,32 @@ class Objects:
             except BrokenPipeError:
                 raise BuildctlError(f"git cat-file stopped answering in {self.repo}") from None
             found.extend(self._read() for _ in chunk)
+        return found
+
+    def _get_many(self, proc: subprocess.Popen[bytes], names: Sequence[str]) -> list[Object | None]:
+        """A long request written by a thread while this one reads the answers: git never waits
+        for the next chunk, nor this process for git's answer to it."""
+        import threading
+
+        stdin = proc.stdin
+        assert stdin is not None
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                stdin.write(("\n".join(names) + "\n").encode("utf-8", "surrogateescape"))
+                stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                failed.append(exc)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            found = [self._read() for _ in names]
+        finally:
+            writer.join()
+        if failed:
+            raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
         return found
 
     def one(self, name: str) -> Object | None:

@@ -62,6 +62,23 @@ class ServiceProblem:
         return BuildctlError(self.message, file=cfg.file, hint=self.hint)
 
 
+def _not_a_member(cfg: WorkspaceMap, ws: Workspace, name: str) -> ServiceProblem | None:
+    """The problem of service `name` whose crate is not a workspace member; None when it is one
+    (no look at its targets: detection needs no more)."""
+    crate_name = cfg.services[name].crate
+    crate = ws.crates.get(crate_name)
+    if crate is not None and crate.member:
+        return None
+    return ServiceProblem(
+        "error",
+        name,
+        "crate",
+        f"service '{name}' maps to crate '{crate_name}', which is not a member of the Cargo workspace"
+        + did_you_mean(crate_name, ws.crates),
+        f"set `crate` under [services.{name}] to the package name in its Cargo.toml",
+    )
+
+
 def service_problems(
     cfg: WorkspaceMap, ws: Workspace, services: Iterable[str] | None = None
 ) -> Iterator[ServiceProblem]:
@@ -69,17 +86,12 @@ def service_problems(
     library, or has several binaries none of which is named for the service."""
     for name in cfg.services if services is None else services:
         svc = cfg.services[name]
-        crate = ws.crates.get(svc.crate)
-        if crate is None or not crate.member:
-            yield ServiceProblem(
-                "error",
-                name,
-                "crate",
-                f"service '{name}' maps to crate '{svc.crate}', which is not a member of the Cargo workspace"
-                + did_you_mean(svc.crate, ws.crates),
-                f"set `crate` under [services.{name}] to the package name in its Cargo.toml",
-            )
-        elif not crate.bins:
+        missing = _not_a_member(cfg, ws, name)
+        if missing is not None:
+            yield missing
+            continue
+        crate = ws.crates[svc.crate]
+        if not crate.bins:
             yield ServiceProblem(
                 "error",
                 name,
@@ -106,15 +118,17 @@ def service_problems(
             )
 
 
+def _missing_crates(cfg: WorkspaceMap, ws: Workspace) -> Iterator[ServiceProblem]:
+    return (p for p in (_not_a_member(cfg, ws, name) for name in cfg.services) if p is not None)
+
+
 def absent_services(cfg: WorkspaceMap, head: Revision) -> dict[str, str]:
     """Services whose crate `head` (a commit) does not have, each with why it has no build
     there: old history compared with today's map. A crate that the working tree does not have
     either is a mistake in the map, and an error."""
     out: dict[str, str] = {}
     worktree: Workspace | None = None
-    for problem in service_problems(cfg, head.ws):
-        if problem.key != "crate":
-            continue
+    for problem in _missing_crates(cfg, head.ws):
         crate = cfg.services[problem.service].crate
         if head.snap.rev is None:
             raise problem.error(cfg)
@@ -132,9 +146,8 @@ def absent_services(cfg: WorkspaceMap, head: Revision) -> dict[str, str]:
 
 def check_services(cfg: WorkspaceMap, ws: Workspace) -> None:
     """Every service maps to a crate of the workspace (detection needs no more)."""
-    for problem in service_problems(cfg, ws):
-        if problem.key == "crate":
-            raise problem.error(cfg)
+    for problem in _missing_crates(cfg, ws):
+        raise problem.error(cfg)
 
 
 def check_buildable(cfg: WorkspaceMap, ws: Workspace, services: Iterable[str]) -> None:

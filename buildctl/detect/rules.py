@@ -8,14 +8,16 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from buildctl.config import WorkspaceMap
-from buildctl.detect import cargo_lock, cargo_toml
-from buildctl.detect.filters import FilterSet
 from buildctl.detect.revision import Revision, absent_services
 from buildctl.detect.workspace import join
 from buildctl.gitrepo import Change
 from buildctl.globs import GlobSet
+
+if TYPE_CHECKING:
+    from buildctl.detect.filters import Match as FilterMatch
 
 
 @dataclass
@@ -134,11 +136,20 @@ class Detector:
         for name, why in self.skipped.items():
             self.effects[name] = Effect(reasons=[why])
         effects = dict(sorted(self.effects.items()))
-        for name, match in FilterSet(self.cfg.filters).evaluate(changes).items():
+        for name, match in self._filters(changes).items():
             effects[name] = Effect(
                 build=True, reasons=[f"filter {name}: {match.path} (matches {match.rule})"]
             )
         return effects
+
+    def _filters(self, changes: list[Change]) -> dict[str, FilterMatch]:
+        if not self.cfg.filters:
+            return {}
+        # The readers of filters, manifests and locks are imported by the changes that need them:
+        # a cold start pays for each module it loads, and most changes need none of them.
+        from buildctl.detect.filters import FilterSet
+
+        return FilterSet(self.cfg.filters).evaluate(changes)
 
     def classify(self, path: str) -> tuple[str, str]:
         """What owns `path`: (kind, detail), in the order the rules take precedence."""
@@ -191,6 +202,8 @@ class Detector:
 
     def _crate_file(self, crate: str, path: str) -> None:
         if posixpath.basename(path) == "Cargo.toml":
+            from buildctl.detect import cargo_toml
+
             base = self.base
             before = cargo_toml.build_relevant(base.snap.toml(path) if base else None)
             after = cargo_toml.build_relevant(self.head.snap.toml(path))
@@ -199,6 +212,8 @@ class Detector:
         self.crate_changes.setdefault(crate, []).append(path)
 
     def _root_manifest(self, path: str) -> None:
+        from buildctl.detect import cargo_toml
+
         base = self.base
         before = base.snap.toml(path) if base else None
         changes = cargo_toml.root_changes(
@@ -213,6 +228,8 @@ class Detector:
             self._crate_file(root_crate, path)
 
     def _lock(self, path: str) -> None:
+        from buildctl.detect import cargo_lock
+
         head_text = self.head.snap.text(path)
         if head_text is None:
             self.everything(f"{path} deleted")

@@ -25,7 +25,6 @@ from buildctl.errors import BuildctlError
 
 CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib\.rs|src/bin/.*)$")
 CARGO_NAMES = (b"Cargo.toml", b"Cargo.lock", b"src/main.rs", b"src/lib.rs")
-_FEW_BYTES = 3000
 
 
 @dataclass
@@ -40,7 +39,6 @@ class Snapshot:
     objects: Objects | None = field(default=None, repr=False)
     _trees: dict[str, Tree | None] = field(default_factory=dict, repr=False)  # directory -> entries
     _tree_ids: dict[str, str] = field(default_factory=dict, repr=False)  # directory -> tree id
-    _parsed: int = field(default=0, repr=False)
 
     @classmethod
     def at(cls, repo: Path, rev: str, cache: Cache | None = None, objects: Objects | None = None) -> Snapshot:
@@ -143,11 +141,6 @@ class Snapshot:
                 if mode == TREE:
                     self._tree_ids[f"{d}/{name}" if d else name] = raw.hex()
 
-    def prefetch_crates(self, dirs: Iterable[str]) -> None:
-        """Read, for many crates at once, the tree building a crate looks at (its src/)."""
-        if self.lazy and self._cargo is None:
-            self._read_trees([f"{d}/src" if d else "src" for d in dirs])
-
     def _is_blob(self, path: str) -> bool:
         entries = self.tree(posixpath.dirname(path))
         entry = entries.get(posixpath.basename(path)) if entries is not None else None
@@ -185,13 +178,10 @@ class Snapshot:
                 self._bin_stems.setdefault(head.rstrip("/"), []).append(stem)
         return sorted(self._bin_stems.get(crate_dir, ()))
 
-    def fetch(self, paths: Iterable[str], trees: Iterable[str] = ()) -> None:
-        """Read many files in one go (later `read`s of them are free); a lazy snapshot reads
-        the directories `trees` in the same batch."""
+    def fetch(self, paths: Iterable[str]) -> None:
+        """Read many files in one go (later `read`s of them are free)."""
         todo = [p for p in dict.fromkeys(paths) if p not in self._blobs]
         if not todo:
-            if self.lazy:
-                self._read_trees(list(trees))
             return
         if self.rev is None:
             for p in todo:
@@ -211,11 +201,8 @@ class Snapshot:
             else:
                 names[p] = self._object_name(p)
         if self.objects is not None:
-            dirs = self._tree_questions(trees) if self.lazy else []
-            objs = self.objects.get([*names.values(), *self._tree_names(dirs)])
-            for p, obj in zip(names, objs[: len(names)], strict=True):
+            for p, obj in zip(names, self.objects.get(list(names.values())), strict=True):
                 self._blobs[p] = (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
-            self._keep_trees(dirs, objs[len(names) :])
             return
         found = gitrepo.batch(self.repo, names.values(), contents=True)
         for p, name in names.items():
@@ -266,7 +253,6 @@ class Snapshot:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise BuildctlError("is not UTF-8 text", file=path, hint="save the file as UTF-8") from None
-            self._parsed += len(data)  # past a few KB of TOML, rtoml's import has paid for itself
-            parsed = (tomlfile.parse_many if self._parsed > _FEW_BYTES else tomlfile.parse)(text, path)
+            parsed = tomlfile.parse_many(text, path)
             self.cache.put(oid, parsed)
         return parsed

@@ -7,10 +7,11 @@ is modelled: crates, their directories and targets, and their path dependencies 
 from __future__ import annotations
 
 import contextlib
+import functools
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from buildctl import tomlfile
@@ -31,15 +32,42 @@ class Dep(NamedTuple):  # a NamedTuple, not a dataclass: thousands are made per 
     table: str  # e.g. "dependencies" or "target.'cfg(unix)'.dependencies"
 
 
-@dataclass(frozen=True)
+class Targets(NamedTuple):
+    bins: tuple[str, ...]
+    has_lib: bool
+
+
+@dataclass(frozen=True, eq=False)
 class Crate:
     name: str
     dir: str  # repo-relative, "" for the repository root
     member: bool
-    bins: tuple[str, ...]
-    has_lib: bool
     deps: tuple[Dep, ...]
     inherited_package_keys: frozenset[str]  # [package] fields taken from [workspace.package]
+    # Its targets, or how to find them: they take a look at its src/, which detection never needs.
+    targets_of: Targets | Callable[[], Targets] = field(repr=False)
+
+    @functools.cached_property
+    def targets(self) -> Targets:
+        found = self.targets_of
+        return found if isinstance(found, Targets) else found()
+
+    @property
+    def bins(self) -> tuple[str, ...]:
+        return self.targets.bins
+
+    @property
+    def has_lib(self) -> bool:
+        return self.targets.has_lib
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.name, self.dir, self.member, self.deps, self.inherited_package_keys, self.targets)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Crate) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.dir))
 
     @property
     def manifest(self) -> str:
@@ -70,6 +98,11 @@ class Workspace:
             d = posixpath.dirname(d)
 
 
+def manifest_of(d: str) -> str:
+    """The manifest of the crate at `d` (a clean directory, as `join` makes them)."""
+    return f"{d}/Cargo.toml" if d else "Cargo.toml"
+
+
 def join(*parts: str) -> str:
     joined = "/".join(p for p in parts if p)
     # Only paths with . or .. segments, doubled or trailing slashes need the slow path; cargo
@@ -98,76 +131,36 @@ def load(snap: Snapshot, root: str) -> Workspace:
 
 def load_full(snap: Snapshot, root: str) -> Workspace:
     """Every crate, read and checked (or the model a cache keeps for these manifests)."""
+    from buildctl.detect.workspace_json import (
+        from_json,
+        model_key,
+        to_json,
+    )  # its own module: it needs this one's types
+
     tree = snap.tree_id()
     if tree is not None:
         known = snap.cache.model_key_for_tree(f"{root}\0{tree}")
         cached = snap.cache.get_model(known) if known else None
         if cached is not None:
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                return _from_json(cached)
-    key = _model_key(snap, root)
+                return from_json(cached)
+    key = model_key(snap, root)
     cached = snap.cache.get_model(key) if key else None
     ws: Workspace | None = None
     if cached is not None:
         with contextlib.suppress(KeyError, TypeError, ValueError):  # an incompatible entry: derive again
-            ws = _from_json(cached)
+            ws = from_json(cached)
     if ws is None:
         ws = _load(snap, root)
         if key:
-            snap.cache.put_model(key, _to_json(ws))
+            snap.cache.put_model(key, to_json(ws))
     if key and tree is not None:
         snap.cache.remember_tree(f"{root}\0{tree}", key)
     return ws
 
 
-def _model_key(snap: Snapshot, root: str) -> str | None:
-    """A digest of the blob ids of every file that shapes the model; None for the working tree
-    (no blob ids there) or when caching is off."""
-    if snap.rev is None or snap.cache.path is None:
-        return None
-    import hashlib  # a cold run keys nothing
-
-    h = hashlib.sha256(root.encode() + b"\0")
-    for path, oid in sorted(snap.cargo_files.items()):
-        h.update(f"{path}\0{oid}\0".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()[:32]
-
-
-def _to_json(ws: Workspace) -> dict[str, Any]:
-    return {
-        "root": ws.root,
-        "root_manifest": ws.root_manifest,
-        "crates": [
-            [
-                c.name,
-                c.dir,
-                c.member,
-                list(c.bins),
-                c.has_lib,
-                [list(d) for d in c.deps],
-                sorted(c.inherited_package_keys),
-            ]
-            for c in ws.crates.values()
-        ],
-    }
-
-
-def _from_json(data: dict[str, Any]) -> Workspace:
-    crates: dict[str, Crate] = {}
-    for name, d, member, bins, has_lib, deps, inherited in data["crates"]:
-        crates[name] = Crate(
-            name, d, member, tuple(bins), has_lib, tuple(Dep(*dep) for dep in deps), frozenset(inherited)
-        )
-    return Workspace(
-        root=data["root"],
-        crates=crates,
-        by_dir={c.dir: c.name for c in crates.values()},
-        root_manifest=data["root_manifest"],
-    )
-
-
 def _load(snap: Snapshot, root: str) -> Workspace:
-    root_manifest_path = join(root, "Cargo.toml")
+    root_manifest_path = manifest_of(root)
     root_toml = snap.toml(root_manifest_path)
     if root_toml is None:
         raise BuildctlError(
@@ -176,7 +169,7 @@ def _load(snap: Snapshot, root: str) -> Workspace:
             hint="set [workspace] root in workspace-map.toml to the directory that holds the workspace Cargo.toml",
         )
     members = _members(snap, root, root_toml)
-    snap.fetch(join(d, "Cargo.toml") for d in members)
+    snap.fetch(manifest_of(d) for d in members)
     loader = _Loader(snap, root, root_toml)
     for d in members:
         loader.crate_at(d, member=True, wanted_by=None)
@@ -191,7 +184,7 @@ def _load(snap: Snapshot, root: str) -> Workspace:
 
 def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> list[str]:
     ws = root_toml.get("workspace")
-    root_manifest = join(root, "Cargo.toml")
+    root_manifest = manifest_of(root)
     if ws is None:
         if "package" not in root_toml:
             raise BuildctlError(
@@ -219,7 +212,7 @@ def _members(snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> list[st
             matcher = GlobSet.of([full])
             hits = [d for d in snap.manifest_dirs() if matcher.match(d)]
         else:
-            hits = [full] if snap.exists(join(full, "Cargo.toml")) else []
+            hits = [full] if snap.exists(manifest_of(full)) else []
         if not hits:
             raise BuildctlError(
                 f"[workspace] member {pattern!r} matches no directory with a Cargo.toml",
@@ -244,6 +237,7 @@ class _Loader:
         self.excluded = [join(root, e) for e in ws.get("exclude", [])] if isinstance(ws, dict) else []
         self.loaded: dict[str, Crate] = {}
         self.loading: set[str] = set()
+        self._resolved: dict[tuple[str, str], str] = {}  # (directory, `path` string) -> where it leads
 
     def crate_at(self, d: str, *, member: bool, wanted_by: tuple[str, Dep] | None) -> Crate:
         if d in self.loaded:
@@ -270,7 +264,7 @@ class _Loader:
 
     def build(self, d: str, *, member: bool, wanted_by: tuple[str, Dep] | None = None) -> Crate:
         """The crate at `d` from its own manifest and files, its path dependencies not followed."""
-        path = join(d, "Cargo.toml")
+        path = manifest_of(d)
         data = self.snap.toml(path)
         if data is None:
             assert wanted_by is not None
@@ -294,18 +288,32 @@ class _Loader:
                 line=tomlfile.line_of(self.snap.text(path) or "", ["package"], "name"),
                 hint="use letters, digits, '-' and '_' only (cargo refuses anything else too)",
             )
-        deps = tuple(self._deps(d, data, path))
+        snap = self.snap
+
+        def targets() -> Targets:
+            return Targets(bins_of(snap, d, name, data), "lib" in data or snap.exists(join(d, "src/lib.rs")))
+
         return Crate(
             name=name,
             dir=d,
             member=member,
-            bins=bins_of(self.snap, d, name, data),
-            has_lib="lib" in data or self.snap.exists(join(d, "src/lib.rs")),
-            deps=deps,
+            deps=tuple(self._deps(d, data, path)),
             inherited_package_keys=frozenset(
                 k for k, v in package.items() if isinstance(v, dict) and v.get("workspace") is True
             ),
+            targets_of=targets,
         )
+
+    def _resolve(self, base_dir: str, dep_path: str) -> str:
+        # `d/../x` is `parent/x` for every crate d of that parent (crate directories are clean):
+        # one `join` for a sibling that many crates name. A parent's key ends in "/", which no
+        # directory's does.
+        sibling = base_dir and dep_path.startswith("../")
+        key = (base_dir.rpartition("/")[0] + "/" if sibling else base_dir, dep_path)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = join(base_dir, dep_path)
+        return found
 
     def _line(self, path: str, table: str, key: str) -> int | None:
         """Only an error needs a line number, so the text is decoded and searched only then."""
@@ -346,7 +354,7 @@ class _Loader:
             )
         package = spec.get("package", key)
         dep_path = spec.get("path")
-        resolved = join(base_dir, dep_path) if isinstance(dep_path, str) else None
+        resolved = self._resolve(base_dir, dep_path) if isinstance(dep_path, str) else None
         if resolved is not None and (resolved == ".." or resolved.startswith("../")):
             raise BuildctlError(
                 f"path dependency '{key}' leaves the repository ({dep_path!r})",
