@@ -25,7 +25,11 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 # Each begins with a literal character, which the regex engine looks for before anything else
 # (a look-behind first would make it try every position: several times slower).
 _INLINE_COMMA = re.compile(r",[ \t]*\}")
-_INLINE_BREAK = re.compile(r"\{[^}\n]*\n")
+_INLINE_BREAK = re.compile(r"\{(?=[^}\n]*\n)")  # each `{` whose line ends before a `}`
+# What an inline table's reach is made of: strings (no escapes: a text with `\` never gets
+# here), the brackets, line breaks; and what only a conservative answer follows (a lone quote,
+# a multi-line string's quotes, a comment).
+_STRUCTURE = re.compile(r"""\"\"\"|'''|"[^"\n]*"|'[^'\n]*'|["'#{}\[\]\n]""")
 _TIME = re.compile(r":\d\d")  # after two digits
 _DATE = re.compile(r"-\d\d-\d\d")  # after four digits
 _HEADERS = re.compile(r"\n[ \t]*\[\[?[ \t]*([^\]\n]+?)[ \t]*\]")  # in the text after a line break
@@ -64,13 +68,37 @@ def _tomllib_only(text: str) -> bool:
     return (
         "\\" in text
         or text.startswith("\ufeff")
-        or (
-            "{" in text and (_INLINE_COMMA.search(text) is not None or _INLINE_BREAK.search(text) is not None)
-        )
+        or ("{" in text and (_INLINE_COMMA.search(text) is not None or _inline_table_spans_lines(text)))
         or (":" in text and _after_digits(_TIME, text, 2))
         or ("-" in text and _after_digits(_DATE, text, 4))
         or _late_super_table(text)
     )
+
+
+def _inline_table_spans_lines(text: str) -> bool:
+    """A line break directly inside an inline table (TOML 1.1 only; an array in one may span
+    lines in 1.0 too, as Cargo manifests' `features = [...]` do). True wherever unsure."""
+    for start in _INLINE_BREAK.finditer(text):
+        stack: list[str] = []
+        for token in _STRUCTURE.finditer(text, start.start()):
+            t = token.group()
+            if t[0] in "\"'":
+                if len(t) == 1 or t in ('"""', "'''"):
+                    return True  # a string that does not end on its line
+            elif t == "#":
+                return True
+            elif t == "\n":
+                if stack[-1] == "{":
+                    return True
+            elif t in "{[":
+                stack.append(t)
+            elif stack.pop() != ("{" if t == "}" else "["):
+                return True
+            elif not stack:
+                break  # the table ends, with no line broken directly inside it
+        else:
+            return True  # it never ends
+    return False
 
 
 def _after_digits(pattern: re.Pattern[str], text: str, digits: int) -> bool:

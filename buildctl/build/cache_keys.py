@@ -73,6 +73,7 @@ def service_fingerprints(
     allowed = {c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()}
     shared = _shared_inputs(rev, dockerfile, args)
     out: dict[str, str] = {}
+    edges: dict[cargo_lock.Key, tuple[cargo_lock.Key, ...]] = {}  # shared by every service's walk
     for service, crate in crates.items():
         closure = sorted(rev.graph.closure(crate))
         parts = [*shared, f"service {service}", f"crate {crate}"]
@@ -88,7 +89,7 @@ def service_fingerprints(
         if lock is not None:
             start = next((k for k in lock.by_name.get(crate, ()) if not k[2]), None)
             if start is not None:
-                resolved = cargo_lock.find_path(lock, start, lock.packages, allowed)
+                resolved = cargo_lock.find_path(lock, start, lock.packages, allowed, edges)
                 parts += [f"lock {k[0]} {k[1]} {k[2]} {lock.packages[k].checksum}" for k in sorted(resolved)]
         out[service] = _digest(parts)
     return out

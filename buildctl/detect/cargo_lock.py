@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from buildctl import tomlfile
 from buildctl.detect.paths import shortest_chains
@@ -13,8 +14,7 @@ from buildctl.errors import BuildctlError
 Key = tuple[str, str, str]  # name, version, source ("" for path packages)
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):  # a NamedTuple: a lock has a thousand of them, made per run
     name: str
     version: str
     source: str
@@ -139,22 +139,27 @@ def find_path(
     start: Key,
     targets: Iterable[Key],
     allowed: Mapping[str, frozenset[str]],
+    edges: dict[Key, tuple[Key, ...]] | None = None,
 ) -> dict[Key, list[Key]]:
     """Shortest dependency path from `start` to each target it reaches.
 
     `allowed` restricts the edges of workspace (path) packages to the names of their non-dev
-    dependencies: the lock lists dev-dependencies too, and those never reach an image.
+    dependencies: the lock lists dev-dependencies too, and those never reach an image. `edges`
+    keeps each package's resolved dependencies for the next call on the same lock and `allowed`
+    (a walk per service crosses much of the same graph).
     """
+    memo: dict[Key, tuple[Key, ...]] = {} if edges is None else edges
 
-    def after(key: Key) -> Iterable[Key]:
-        pkg = lock.packages.get(key)
-        if pkg is None:
-            return
-        names = allowed.get(key[0]) if not key[2] else None
-        for spec in pkg.dependencies:
-            if names is None or spec.partition(" ")[0] in names:
-                dep = lock.resolve(spec)
-                if dep is not None:
-                    yield dep
+    def after(key: Key) -> tuple[Key, ...]:
+        found = memo.get(key)
+        if found is None:
+            pkg = lock.packages.get(key)
+            names = allowed.get(key[0]) if not key[2] else None
+            specs = () if pkg is None else pkg.dependencies
+            resolved = (
+                lock.resolve(spec) for spec in specs if names is None or spec.partition(" ")[0] in names
+            )
+            found = memo[key] = tuple(dep for dep in resolved if dep is not None)
+        return found
 
     return shortest_chains(start, targets, after)

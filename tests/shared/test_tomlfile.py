@@ -65,6 +65,9 @@ LINES = st.sampled_from(
         "w = {p = 1}",
         "q.r = 2",
         "foo = { path = '../foo' }",
+        "g = { version = '1', features = [\n  'a',\n] }",
+        "h = { i = [\n{ j = 1,\n k = 2 }] }",
+        "l = { m = '{', n = [\n1] }",
         "v = true",
         "# c",
         "",
@@ -93,6 +96,9 @@ def _outcome(read: Any, text: str) -> tuple[str, str]:
 @example("\ufeffa = 1\n")  # a byte-order mark
 @example("a = {b = 1,}\n")  # inline tables: a trailing comma, a line break
 @example("a = {\nb = 1}\n")
+@example("a = { b = [1,\n2], c = 3,\n}\n")  # a line break in the table, after one in its array
+@example("a = { b = [\n{ c = 1,\n d = 2 }] }\n")  # a line break in a table in an array in one
+@example('a = "{"\nb = {c = [\n1]}\n')
 @example("x = 07:32\n")  # times without seconds
 @example("x = 1979-05-27T07:32Z\n")
 @example("[a.b]\nx = 1\n[c]\n[a]\ny = 2\n")  # where tomllib and rtoml put a late super-table
@@ -100,6 +106,14 @@ def _outcome(read: Any, text: str) -> tuple[str, str]:
 @example("x = 9223372036854775808\n")
 def test_parse_many_reads_exactly_what_tomllib_reads(text: str) -> None:
     assert _outcome(tomlfile.parse_many, text) == _outcome(tomlfile.parse, text)
+
+
+def test_an_array_that_spans_lines_in_an_inline_table_is_read_through_rtoml() -> None:
+    # Cargo manifests write `features = [...]` over several lines; TOML 1.0 allows it, so the
+    # fast reader may read it (test_parse_many_reads_exactly_what_tomllib_reads holds the data).
+    text = 'serde = { version = "1", features = [\n    "derive",\n    "rc",\n] }\n'
+    assert not tomlfile._tomllib_only(text)
+    assert tomlfile.parse_many(text, "f.toml") == {"serde": {"version": "1", "features": ["derive", "rc"]}}
 
 
 def test_parse_many_reads_without_rtoml_too(monkeypatch: Any) -> None:
