@@ -27,9 +27,9 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _INLINE_COMMA = re.compile(r",[ \t]*\}")
 _INLINE_BREAK = re.compile(r"\{(?=[^}\n]*\n)")  # each `{` whose line ends before a `}`
 # What an inline table's reach is made of: strings (no escapes: a text with `\` never gets
-# here), the brackets, line breaks; and what only a conservative answer follows (a lone quote,
-# a multi-line string's quotes, a comment).
-_STRUCTURE = re.compile(r"""\"\"\"|'''|"[^"\n]*"|'[^'\n]*'|["'#{}\[\]\n]""")
+# here), comments, the brackets, line breaks; and what only a conservative answer follows (a
+# lone quote, a multi-line string's quotes).
+_STRUCTURE = re.compile(r"""\"\"\"|'''|"[^"\n]*"|'[^'\n]*'|#[^\n]*|["'{}\[\]\n]""")
 _TIME = re.compile(r":\d\d")  # after two digits
 _DATE = re.compile(r"-\d\d-\d\d")  # after four digits
 _HEADERS = re.compile(r"\n[ \t]*\[\[?[ \t]*([^\]\n]+?)[ \t]*\]")  # in the text after a line break
@@ -85,8 +85,8 @@ def _inline_table_spans_lines(text: str) -> bool:
             if t[0] in "\"'":
                 if len(t) == 1 or t in ('"""', "'''"):
                     return True  # a string that does not end on its line
-            elif t == "#":
-                return True
+            elif t[0] == "#":
+                continue  # to the line break, which says whether the comment was in the table
             elif t == "\n":
                 if stack[-1] == "{":
                     return True

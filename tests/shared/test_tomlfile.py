@@ -68,6 +68,7 @@ LINES = st.sampled_from(
         "g = { version = '1', features = [\n  'a',\n] }",
         "h = { i = [\n{ j = 1,\n k = 2 }] }",
         "l = { m = '{', n = [\n1] }",
+        "o = { p = [\n  # a comment\n  'q',\n] }",
         "v = true",
         "# c",
         "",
@@ -99,6 +100,7 @@ def _outcome(read: Any, text: str) -> tuple[str, str]:
 @example("a = { b = [1,\n2], c = 3,\n}\n")  # a line break in the table, after one in its array
 @example("a = { b = [\n{ c = 1,\n d = 2 }] }\n")  # a line break in a table in an array in one
 @example('a = "{"\nb = {c = [\n1]}\n')
+@example("a = { b = 1, # a comment in the table itself\n c = 2 }\n")
 @example("x = 07:32\n")  # times without seconds
 @example("x = 1979-05-27T07:32Z\n")
 @example("[a.b]\nx = 1\n[c]\n[a]\ny = 2\n")  # where tomllib and rtoml put a late super-table
