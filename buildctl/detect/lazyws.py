@@ -14,7 +14,9 @@ Which manifests can answer is read from their text, by rules that hold for any T
 A manifest with escapes or multi-line strings, where text and meaning may differ, is parsed
 instead. Whatever this cannot settle (a glob with classes or `**`, a member outside the root,
 two crates of one name, any error) is answered by the full model (`workspace.load_full`), as is
-every question about all the crates at once. The answers are the full model's, bit for bit.
+every question about all the crates at once, and a walk that asks about a tenth of them (it
+would parse most manifests anyway, one question at a time). A crate's targets come from its
+src/ only if asked for: detection never asks. The answers are the full model's, bit for bit.
 What the full model checks and no answer reads (an error in a manifest nothing here needed) is
 not reported: `check`, `build` and cargo itself read every manifest.
 """
