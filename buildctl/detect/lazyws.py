@@ -218,7 +218,6 @@ class _Model:
         manifests = [manifest_of(d) for d in dirs]
         self.snap.fetch(manifests)
         self._words = None  # an index of the words of fewer manifests than there now are
-        resolved: dict[tuple[str, bytes], str] = {}
         for d, path in zip(dirs, manifests, strict=True):
             text = self.snap.read(path) or b""
             if b"\\" in text or b'"""' in text or b"'''" in text:  # escapes or multi-line strings
@@ -231,9 +230,6 @@ class _Model:
                 continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
-            # `d/../x` is `parent/x` for every crate d of that parent (these paths are clean); a
-            # parent's key ends in "/", which no directory's does
-            parent = d.rpartition("/")[0] + "/" if d else None
             for m in _KEYS.finditer(text):
                 at = m.start() - 1
                 if at >= 0 and text[at] in b"\"'":
@@ -247,10 +243,7 @@ class _Model:
                     self._names.setdefault(name, []).append(d)
                     names.add(name)
                     continue
-                key = (parent, value) if parent is not None and value.startswith(b"../") else (d, value)
-                target = resolved.get(key)
-                if target is None:
-                    target = resolved[key] = join(d, value.decode("utf-8", "surrogateescape"))
+                target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
                 self._by_target.setdefault(target, set()).add(d)
             if not names:
                 raise Unsettled  # a crate without a package name: an error the full model says

@@ -71,7 +71,7 @@ class Crate:
 
     @property
     def manifest(self) -> str:
-        return join(self.dir, "Cargo.toml")
+        return manifest_of(self.dir)
 
     def path_deps(self, *, include_dev: bool = False) -> Iterator[Dep]:
         for dep in self.deps:
@@ -131,11 +131,8 @@ def load(snap: Snapshot, root: str) -> Workspace:
 
 def load_full(snap: Snapshot, root: str) -> Workspace:
     """Every crate, read and checked (or the model a cache keeps for these manifests)."""
-    from buildctl.detect.workspace_json import (
-        from_json,
-        model_key,
-        to_json,
-    )  # its own module: it needs this one's types
+    # The cache's format is a module of its own: it needs this one's types.
+    from buildctl.detect.workspace_json import from_json, model_key, to_json
 
     tree = snap.tree_id()
     if tree is not None:
@@ -304,10 +301,10 @@ class _Loader:
             targets_of=targets,
         )
 
-    def _resolve(self, base_dir: str, dep_path: str) -> str:
-        # `d/../x` is `parent/x` for every crate d of that parent (crate directories are clean):
-        # one `join` for a sibling that many crates name. A parent's key ends in "/", which no
-        # directory's does.
+    def resolve(self, base_dir: str, dep_path: str) -> str:
+        """Where a `path` string in the manifest at `base_dir` leads. `d/../x` is `parent/x` for
+        every crate d of that parent (crate directories are clean): one `join` for a sibling
+        that many crates name. A parent's key ends in "/", which no directory's does."""
         sibling = base_dir and dep_path.startswith("../")
         key = (base_dir.rpartition("/")[0] + "/" if sibling else base_dir, dep_path)
         found = self._resolved.get(key)
@@ -354,7 +351,7 @@ class _Loader:
             )
         package = spec.get("package", key)
         dep_path = spec.get("path")
-        resolved = self._resolve(base_dir, dep_path) if isinstance(dep_path, str) else None
+        resolved = self.resolve(base_dir, dep_path) if isinstance(dep_path, str) else None
         if resolved is not None and (resolved == ".." or resolved.startswith("../")):
             raise BuildctlError(
                 f"path dependency '{key}' leaves the repository ({dep_path!r})",
