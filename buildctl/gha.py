@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from buildctl.errors import BuildctlError
 from buildctl.plan import Plan
@@ -51,8 +51,7 @@ def group(title: str) -> str:
 ENDGROUP = "::endgroup::"
 
 
-@dataclass(frozen=True)
-class Outputs:
+class Outputs(NamedTuple):
     """Step outputs, rendered in the runner's file-command format with random delimiters."""
 
     values: Mapping[str, str]

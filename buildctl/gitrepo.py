@@ -11,8 +11,8 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from buildctl.errors import BuildctlError
 
@@ -90,8 +90,7 @@ def resolve(repo: Path, rev: str, what: str = "revision") -> str:
 _OID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     shas: tuple[str, ...]  # the commits asked for, in order
     plain_history: bool  # neither shallow nor grafted: a commit's parents are what its object says
 
@@ -133,8 +132,7 @@ def current_branch(repo: Path) -> str | None:
     return out.decode().strip() if ok else None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One changed path; a rename or copy also names where it came from."""
 
     status: str  # A, M, D, R, C, T

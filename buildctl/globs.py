@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 
 def _translate(pattern: str) -> str:
@@ -70,24 +69,35 @@ def validate(pattern: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
 class GlobSet:
     """An ordered set of globs; `match` returns the first glob that matches a path."""
 
-    patterns: tuple[str, ...]
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    __slots__ = ("_regex", "patterns")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = patterns
+        # Compiled on the first match: a run builds a set per service and matches few of them.
+        self._regex: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, patterns: Iterable[str]) -> GlobSet:
-        pats = tuple(patterns)
-        if not pats:
-            return cls(pats, None)
-        joined = "|".join(f"(?P<g{i}>{_translate(p)})" for i, p in enumerate(pats))
-        return cls(pats, re.compile(rf"\A(?:{joined})\Z", re.DOTALL))
+        return cls(tuple(patterns))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GlobSet) and self.patterns == other.patterns
+
+    def __hash__(self) -> int:
+        return hash(self.patterns)
+
+    def __repr__(self) -> str:
+        return f"GlobSet(patterns={self.patterns!r})"
 
     def match(self, path: str) -> str | None:
-        if self._regex is None:
+        if not self.patterns:
             return None
+        if self._regex is None:
+            joined = "|".join(f"(?P<g{i}>{_translate(p)})" for i, p in enumerate(self.patterns))
+            self._regex = re.compile(rf"\A(?:{joined})\Z", re.DOTALL)
         m = self._regex.match(path)
         if m is None:
             return None

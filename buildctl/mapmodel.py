@@ -9,8 +9,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from buildctl.globs import GlobSet
 
@@ -44,10 +44,10 @@ DeployKind = Literal["kustomize", "helm", "none"]
 DEPLOY_KINDS: tuple[DeployKind, ...] = ("kustomize", "helm", "none")
 # paths-filter's change types (it lists git's changes with --no-renames)
 CHANGE_TYPES = ("added", "modified", "deleted")
+_NONE: Mapping[str, str] = MappingProxyType({})  # a default no record can change
 
 
-@dataclass(frozen=True)
-class ImageKeys:
+class ImageKeys(NamedTuple):
     """Where a Helm values file holds a service's image: dotted key paths."""
 
     repository: str = "image.repository"
@@ -55,27 +55,25 @@ class ImageKeys:
     digest: str = "image.digest"  # "": the chart takes no digest, so none is written
 
 
-@dataclass(frozen=True)
-class Deploy:
+class Deploy(NamedTuple):
     """How a service is deployed: the kind, and the file a bump edits (None for "none")."""
 
     kind: DeployKind = "kustomize"
     file: str | None = None
-    keys: ImageKeys = field(default_factory=ImageKeys)
+    keys: ImageKeys = ImageKeys()
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(NamedTuple):
     name: str
     crate: str
     inputs: GlobSet
     dockerfile: str = DEFAULT_DOCKERFILE
     context: str = ""  # the build context, repo-relative ("" is the repository root)
     target: str = DEFAULT_TARGET  # the Dockerfile stage the image is; "" for the last one
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = _NONE
     bin: str = ""  # the binary of the crate the image ships ("" for the service's name)
     bin_arg: str = DEFAULT_BIN_ARG  # the build argument that names the binary
-    deploy: Deploy = field(default_factory=Deploy)
+    deploy: Deploy = Deploy()
 
     @property
     def binary(self) -> str:
@@ -92,16 +90,14 @@ class Service:
         )
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(NamedTuple):
     build_all: GlobSet
     deploy_all: GlobSet
     ignore: GlobSet
     unowned: Literal["all", "ignore"]
 
 
-@dataclass(frozen=True)
-class FilterRule:
+class FilterRule(NamedTuple):
     """One rule of a paths-filter filter: a glob (`!` negates it), for some change types."""
 
     glob: str
@@ -109,8 +105,7 @@ class FilterRule:
     changes: frozenset[str] = frozenset()  # empty: any change
 
 
-@dataclass(frozen=True)
-class PathFilter:
+class PathFilter(NamedTuple):
     """A named filter, evaluated as dorny/paths-filter evaluates it: true when some changed file
     matches some rule (`every`: matches every rule)."""
 
@@ -119,30 +114,27 @@ class PathFilter:
     every: bool = False
 
 
-@dataclass(frozen=True)
-class Acknowledged:
+class Acknowledged(NamedTuple):
     """What `check --strict` is told is decided on purpose, each by a line in the map."""
 
     not_services: frozenset[str] = frozenset()  # crates with a binary that is not a service
-    unowned: GlobSet = field(default_factory=lambda: GlobSet.of([]))  # unowned on purpose
+    unowned: GlobSet = GlobSet.of([])  # unowned on purpose
     no_registry: bool = False
 
 
-@dataclass(frozen=True)
-class BuildSettings:
+class BuildSettings(NamedTuple):
     cache_repository: str = "buildctl-cache"
     extra_tags: tuple[str, ...] = ()  # "latest" and/or "branch", besides the immutable sha-<commit>
-    args: Mapping[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = _NONE
     # platform → build arguments for that platform's images only, over `args` (its base images)
-    platform_args: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    platform_args: Mapping[str, Mapping[str, str]] = MappingProxyType({})
     source_url: str = ""
     builder: Literal["auto", "buildkit", "classic"] = "auto"
     # BuildKit secret id → where its value comes from: "env:NAME" or "file:PATH"
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = _NONE
 
 
-@dataclass(frozen=True)
-class WorkspaceMap:
+class WorkspaceMap(NamedTuple):
     file: str
     root: str  # the Cargo workspace root, repo-relative posix ("" is the repo root)
     registry: str | None
@@ -150,12 +142,12 @@ class WorkspaceMap:
     deployments: str
     rules: Rules
     services: Mapping[str, Service]
-    build: BuildSettings = field(default_factory=BuildSettings)
+    build: BuildSettings = BuildSettings()
     # Every image is built for each of these ("linux/amd64", "linux/arm64"), in this order.
     platforms: tuple[str, ...] = ("linux/amd64",)
-    crate_inputs: Mapping[str, GlobSet] = field(default_factory=dict)  # [crates.<name>] inputs
+    crate_inputs: Mapping[str, GlobSet] = MappingProxyType({})  # [crates.<name>] inputs
     filters: tuple[PathFilter, ...] = ()
-    acknowledged: Acknowledged = field(default_factory=Acknowledged)
+    acknowledged: Acknowledged = Acknowledged()
 
     @property
     def placeholder(self) -> str | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from buildctl.config import WorkspaceMap
 
@@ -29,8 +28,7 @@ def tags_for(commit: str, extra: Iterable[str], branch: str | None) -> tuple[str
     return tuple(tags)
 
 
-@dataclass(frozen=True)
-class ServicePlan:
+class ServicePlan(NamedTuple):
     name: str
     build: bool
     deploy: bool
@@ -59,16 +57,14 @@ class ServicePlan:
         return out
 
 
-@dataclass(frozen=True)
-class SkippedService:
+class SkippedService(NamedTuple):
     """A service of the map that this revision cannot build (its crate came later)."""
 
     name: str
     reason: str
 
 
-@dataclass(frozen=True)
-class FilterResult:
+class FilterResult(NamedTuple):
     """One of the map's `[filters]`: whether the range matched it, and the first match."""
 
     name: str
@@ -76,8 +72,7 @@ class FilterResult:
     reason: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     base: str | None
     head: str
     everything: str | None  # why every service is rebuilt, when that is the answer
@@ -122,8 +117,7 @@ class Plan:
         return out
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     build: bool
     deploy: bool
     reasons: tuple[str, ...]

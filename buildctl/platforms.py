@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from buildctl.errors import BuildctlError
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     name: str  # "linux/arm64", as Docker and the OCI image index write it
     os: str
     architecture: str  # also the tag suffix of this platform's image in a multi-platform build

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,12 +21,12 @@ from buildctl.plan import Plan
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class AppContext:
-    repo_arg: str
-    map_arg: str | None
-    _repo: Path | None = field(default=None, repr=False)
-    _map: WorkspaceMap | None = field(default=None, repr=False)
+    def __init__(self, repo_arg: str, map_arg: str | None) -> None:
+        self.repo_arg = repo_arg
+        self.map_arg = map_arg
+        self._repo: Path | None = None
+        self._map: WorkspaceMap | None = None
 
     @property
     def repo(self) -> Path:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,16 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
     return Path(base) / "buildctl"
 
 
-@dataclass
 class Cache:
-    path: Path | None
-    _entries: dict[str, Any] | None = field(default=None, repr=False)
-    _new: dict[str, Any] = field(default_factory=dict, repr=False)
-    _trees: dict[str, str] | None = field(default=None, repr=False)
-    _trees_dirty: bool = field(default=False, repr=False)
+    def __init__(self, path: Path | None, entries: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self._entries = entries
+        self._new: dict[str, Any] = {}
+        self._trees: dict[str, str] | None = None
+        self._trees_dirty = False
+
+    def __repr__(self) -> str:
+        return f"Cache({self.path!r})"
 
     @classmethod
     def disabled(cls) -> Cache:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from buildctl import tomlfile
@@ -26,8 +25,7 @@ class Package(NamedTuple):  # a NamedTuple: a lock has a thousand of them, made 
         return (self.name, self.version, self.source)
 
 
-@dataclass(frozen=True)
-class Lock:
+class Lock(NamedTuple):
     packages: Mapping[Key, Package]
     by_name: Mapping[str, tuple[Key, ...]]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from buildctl.detect.crate_manifest import DEP_TABLES
@@ -33,12 +32,12 @@ def build_relevant(manifest: Mapping[str, Any] | None) -> Any:
     return out
 
 
-@dataclass
 class RootChanges:
     """The effects of a root Cargo.toml edit."""
 
-    crates: dict[str, str] = field(default_factory=dict)  # crate → what changed, for its reason
-    everything: list[str] = field(default_factory=list)  # reasons that rebuild every service
+    def __init__(self) -> None:
+        self.crates: dict[str, str] = {}  # crate → what changed, for its reason
+        self.everything: list[str] = []  # reasons that rebuild every service
 
 
 def _differing(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:

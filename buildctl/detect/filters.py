@@ -9,7 +9,7 @@ change types only files changed that way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from buildctl.gitrepo import Change
 from buildctl.globs import GlobSet
@@ -18,8 +18,7 @@ from buildctl.mapmodel import FilterRule, PathFilter
 _STATUS = {"A": "added", "M": "modified", "T": "modified", "D": "deleted"}
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     filter: str
     path: str
     rule: str  # the rule as written, for the reason

@@ -10,7 +10,6 @@ import functools
 from collections import deque
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from buildctl.detect.paths import shortest_chains
@@ -21,13 +20,18 @@ if TYPE_CHECKING:
     import networkx as nx
 
 
-@dataclass(frozen=True)
 class CrateGraph:
     """Edges crate → the crates it needs to build (normal and build dependencies; never dev)."""
 
-    deps: Mapping[str, AbstractSet[str]]
-    dependents: Mapping[str, AbstractSet[str]]
-    dev_deps: Mapping[str, AbstractSet[str]]
+    def __init__(
+        self,
+        deps: Mapping[str, AbstractSet[str]],
+        dependents: Mapping[str, AbstractSet[str]],
+        dev_deps: Mapping[str, AbstractSet[str]],
+    ) -> None:
+        self.deps = deps
+        self.dependents = dependents
+        self.dev_deps = dev_deps
 
     @classmethod
     def of(cls, ws: Workspace) -> CrateGraph:

@@ -97,11 +97,9 @@ class LazyGraph(CrateGraph):
     """The crate graph of a lazy workspace: `chains_up` walks only the crates it reaches; the
     rest is the full model's graph."""
 
-    model: Model
-
     def __init__(self, model: Model) -> None:
         super().__init__(*(_FullEdges(model, which) for which in ("deps", "dependents", "dev_deps")))
-        object.__setattr__(self, "model", model)
+        self.model = model
 
     def check_acyclic(self, ws: Workspace) -> None:
         self.model.full_graph()

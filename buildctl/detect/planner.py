@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from buildctl import gitrepo
 from buildctl.config import WorkspaceMap
@@ -18,13 +18,12 @@ from buildctl.detect.snapshot import Snapshot
 from buildctl.plan import Plan, Verdict, make_plan
 
 
-@dataclass(frozen=True)
-class RangeOptions:
+class RangeOptions(NamedTuple):
     base: str | None = None
     head: str | None = None
     uncommitted: bool = False
     since_deployed: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    environ: Mapping[str, str] = os.environ
 
 
 def _verdicts(

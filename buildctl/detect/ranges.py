@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from buildctl import gitrepo
 from buildctl.detect.objects import Objects
@@ -24,8 +23,7 @@ DEEPEN_LIMIT = 10  # times; 500 commits of history at most
 ANCESTOR_WALK = 32
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(NamedTuple):
     head: str
     base: str | None  # the merge-base actually diffed from; None when everything is rebuilt
     everything: str | None = None  # why every service is rebuilt
@@ -54,13 +52,13 @@ def _event(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
     return name, payload
 
 
-@dataclass
 class _Git:
     """The git questions of one resolution, answered through `objects` where that is exact."""
 
-    repo: Path
-    objects: Objects | None
-    plain_history: bool = False  # neither shallow nor grafted (known only from `gitrepo.locate`)
+    def __init__(self, repo: Path, objects: Objects | None, plain_history: bool) -> None:
+        self.repo = repo
+        self.objects = objects
+        self.plain_history = plain_history  # neither shallow nor grafted (known only from `gitrepo.locate`)
 
     def has_commit(self, rev: str) -> bool:
         if self.objects is None:

@@ -6,9 +6,8 @@ detection compares two, the build keys its caches on one, `init` and `check` jud
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from buildctl import gitrepo
 from buildctl.config import WorkspaceMap
@@ -21,12 +20,12 @@ from buildctl.errors import BuildctlError
 from buildctl.tomlfile import did_you_mean
 
 
-@dataclass
 class Revision:
-    snap: Snapshot
-    root: str  # the Cargo workspace root, repo-relative
-    _ws: Workspace | None = None
-    _graph: CrateGraph | None = None
+    def __init__(self, snap: Snapshot, root: str) -> None:
+        self.snap = snap
+        self.root = root  # the Cargo workspace root, repo-relative
+        self._ws: Workspace | None = None
+        self._graph: CrateGraph | None = None
 
     @classmethod
     def at(cls, repo: Path, root: str, rev: str | None, cache: Cache | None = None) -> Revision:
@@ -48,8 +47,7 @@ class Revision:
         return self._graph
 
 
-@dataclass(frozen=True)
-class ServiceProblem:
+class ServiceProblem(NamedTuple):
     """A service of the map that does not fit the workspace."""
 
     level: Literal["error", "warning"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from buildctl.config import WorkspaceMap
@@ -20,13 +19,16 @@ if TYPE_CHECKING:
     from buildctl.detect.filters import Match as FilterMatch
 
 
-@dataclass
 class Effect:
-    build: bool = False
-    deploy: bool = False
-    reasons: list[str] = field(default_factory=list)
-    chains: list[tuple[str, ...]] = field(default_factory=list)  # crate chains, changed crate first
-    _seen: set[str] = field(default_factory=set, repr=False)  # a 100,000-file diff: no list scans
+    def __init__(self, *, build: bool = False, deploy: bool = False, reasons: Iterable[str] = ()) -> None:
+        self.build = build
+        self.deploy = deploy
+        self.reasons = list(reasons)
+        self.chains: list[tuple[str, ...]] = []  # crate chains, changed crate first
+        self._seen = set(self.reasons)  # a 100,000-file diff: no list scans
+
+    def __repr__(self) -> str:
+        return f"Effect(build={self.build}, deploy={self.deploy}, reasons={self.reasons!r})"
 
     def add(self, reason: str, *, build: bool, chain: tuple[str, ...] = ()) -> None:
         self.build = self.build or build

@@ -14,7 +14,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,27 @@ CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib
 CARGO_NAMES = (b"Cargo.toml", b"Cargo.lock", b"src/main.rs", b"src/lib.rs")
 
 
-@dataclass
 class Snapshot:
-    repo: Path
-    rev: str | None  # a commit sha, or None for the working tree
-    cache: Cache = field(default_factory=Cache.disabled, repr=False)
-    _files: Mapping[str, str] | None = field(default=None, repr=False)
-    _blobs: dict[str, tuple[str, bytes] | None] = field(default_factory=dict, repr=False)
-    _cargo: Mapping[str, str] | None = field(default=None, repr=False)
-    _bin_stems: dict[str, list[str]] | None = field(default=None, repr=False)
-    objects: Objects | None = field(default=None, repr=False)
-    _trees: dict[str, Tree | None] = field(default_factory=dict, repr=False)  # directory -> entries
-    _tree_ids: dict[str, str] = field(default_factory=dict, repr=False)  # directory -> tree id
+    def __init__(
+        self, repo: Path, rev: str | None, cache: Cache | None = None, objects: Objects | None = None
+    ) -> None:
+        self.repo = repo
+        self.rev = rev  # a commit sha, or None for the working tree
+        self.cache = cache or Cache.disabled()
+        self.objects = objects
+        self._files: Mapping[str, str] | None = None
+        self._blobs: dict[str, tuple[str, bytes] | None] = {}
+        self._cargo: Mapping[str, str] | None = None
+        self._bin_stems: dict[str, list[str]] | None = None
+        self._trees: dict[str, Tree | None] = {}  # directory -> entries
+        self._tree_ids: dict[str, str] = {}  # directory -> tree id
+
+    def __repr__(self) -> str:
+        return f"Snapshot({str(self.repo)!r}, {self.label!r})"
 
     @classmethod
     def at(cls, repo: Path, rev: str, cache: Cache | None = None, objects: Objects | None = None) -> Snapshot:
-        return cls(repo, rev, cache or Cache.disabled(), objects=objects)
+        return cls(repo, rev, cache, objects)
 
     @property
     def lazy(self) -> bool:
@@ -52,7 +56,7 @@ class Snapshot:
 
     @classmethod
     def worktree(cls, repo: Path, cache: Cache | None = None) -> Snapshot:
-        return cls(repo, None, cache or Cache.disabled())
+        return cls(repo, None, cache)
 
     @property
     def label(self) -> str:

@@ -11,7 +11,6 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from buildctl import tomlfile
@@ -37,15 +36,26 @@ class Targets(NamedTuple):
     has_lib: bool
 
 
-@dataclass(frozen=True, eq=False)
 class Crate:
-    name: str
-    dir: str  # repo-relative, "" for the repository root
-    member: bool
-    deps: tuple[Dep, ...]
-    inherited_package_keys: frozenset[str]  # [package] fields taken from [workspace.package]
-    # Its targets, or how to find them: they take a look at its src/, which detection never needs.
-    targets_of: Targets | Callable[[], Targets] = field(repr=False)
+    def __init__(
+        self,
+        name: str,
+        dir: str,  # repo-relative, "" for the repository root
+        member: bool,
+        deps: tuple[Dep, ...],
+        inherited_package_keys: frozenset[str],  # [package] fields taken from [workspace.package]
+        targets_of: Targets | Callable[[], Targets],
+    ) -> None:
+        self.name = name
+        self.dir = dir
+        self.member = member
+        self.deps = deps
+        self.inherited_package_keys = inherited_package_keys
+        # Its targets, or how to find them: they take a look at its src/, which detection never needs.
+        self.targets_of = targets_of
+
+    def __repr__(self) -> str:
+        return f"Crate({self.name!r}, dir={self.dir!r}, member={self.member}, deps={self.deps!r})"
 
     @functools.cached_property
     def targets(self) -> Targets:
@@ -79,8 +89,7 @@ class Crate:
                 yield dep
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(NamedTuple):
     root: str
     crates: Mapping[str, Crate]  # by package name
     by_dir: Mapping[str, str]  # crate directory → package name

@@ -115,7 +115,7 @@ class Judge:
 
     def add_service(self, guess: ServiceGuess) -> None:
         services = {**self.cfg.services, guess.name: Service(guess.name, guess.crate, GlobSet.of([]))}
-        self.cfg = replace(self.cfg, services=services)
+        self.cfg = self.cfg._replace(services=services)
         self._detector = Detector(self.cfg, self.side, lambda: None)
         self._kinds.clear()
         self.__dict__.pop("_owned_dirs", None)
