@@ -70,7 +70,6 @@ def service_fingerprints(
             by_crate.setdefault(owner, []).append(path)
     lock_text = snap.text(join(rev.root, "Cargo.lock"))
     lock = cargo_lock.parse(lock_text, join(rev.root, "Cargo.lock")) if lock_text else None
-    allowed = {c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()}
     shared = _shared_inputs(rev, dockerfile, args)
     out: dict[str, str] = {}
     edges: dict[cargo_lock.Key, tuple[cargo_lock.Key, ...]] = {}  # shared by every service's walk
@@ -89,7 +88,7 @@ def service_fingerprints(
         if lock is not None:
             start = next((k for k in lock.by_name.get(crate, ()) if not k[2]), None)
             if start is not None:
-                resolved = cargo_lock.find_path(lock, start, lock.packages, allowed, edges)
+                resolved = cargo_lock.find_path(lock, start, lock.packages, ws.non_dev_deps, edges)
                 parts += [f"lock {k[0]} {k[1]} {k[2]} {lock.packages[k].checksum}" for k in sorted(resolved)]
         out[service] = _digest(parts)
     return out

@@ -69,8 +69,10 @@ class Cache:
             hit = self._load().get(oid)
         return hit if isinstance(hit, dict) else None
 
-    def put(self, oid: str, parsed: dict[str, Any]) -> None:
-        if self.path is not None:  # a cold run keeps nothing: 3,000 parsed manifests are memory
+    def put(self, oid: str, parsed: dict[str, Any], *, keep: bool = False) -> None:
+        """Keep `parsed` for this run and the next; a cold run keeps only what it is told to
+        (3,000 parsed manifests are memory)."""
+        if self.path is not None or keep:
             self._new[oid] = parsed
 
     def _trees_path(self) -> Path | None:

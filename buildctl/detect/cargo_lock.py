@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from buildctl import tomlfile
@@ -136,13 +137,14 @@ def find_path(
     lock: Lock,
     start: Key,
     targets: Iterable[Key],
-    allowed: Mapping[str, frozenset[str]],
+    allowed: Callable[[str], AbstractSet[str] | None],
     edges: dict[Key, tuple[Key, ...]] | None = None,
 ) -> dict[Key, list[Key]]:
     """Shortest dependency path from `start` to each target it reaches.
 
-    `allowed` restricts the edges of workspace (path) packages to the names of their non-dev
-    dependencies: the lock lists dev-dependencies too, and those never reach an image. `edges`
+    `allowed` restricts the edges of a workspace (path) package to the names of its non-dev
+    dependencies (None: no restriction): the lock lists dev-dependencies too, and those never
+    reach an image. It is asked only for the packages the walk reaches. `edges`
     keeps each package's resolved dependencies for the next call on the same lock and `allowed`
     (a walk per service crosses much of the same graph).
     """
@@ -152,7 +154,7 @@ def find_path(
         found = memo.get(key)
         if found is None:
             pkg = lock.packages.get(key)
-            names = allowed.get(key[0]) if not key[2] else None
+            names = allowed(key[0]) if not key[2] else None
             specs = () if pkg is None else pkg.dependencies
             resolved = (
                 lock.resolve(spec) for spec in specs if names is None or spec.partition(" ")[0] in names

@@ -69,12 +69,12 @@ def root_changes(
         if key == "dependencies":
             for dep in _differing(ws_b.get(key, {}), ws_h.get(key, {})):
                 for ws in (head_ws, base_ws):
-                    for crate in ws.crates.values() if ws else ():
+                    for crate in ws.mentioning(dep) if ws else ():
                         if any(d.inherited and d.key == dep and d.kind != "dev" for d in crate.deps):
                             out.crates.setdefault(crate.name, f"{manifest} [workspace.dependencies] {dep}")
         elif key == "package":
             for fld in _differing(ws_b.get(key, {}), ws_h.get(key, {})):
-                for crate in head_ws.crates.values():
+                for crate in head_ws.mentioning(fld):
                     if fld in crate.inherited_package_keys:
                         out.crates.setdefault(crate.name, f"{manifest} [workspace.package] {fld}")
         elif key in ("members", "exclude"):

@@ -46,6 +46,8 @@ class Model(Protocol):
 
     def chains_up(self, start: str, targets: set[str]) -> dict[str, list[str]]: ...
 
+    def mentioning(self, word: str) -> list[Crate]: ...
+
 
 def has_cycle(edges: Mapping[str, frozenset[str]], fresh: list[str], done: set[str]) -> bool:
     """A cycle through the crates explored since the last look (`fresh`, emptied), over the
@@ -144,6 +146,10 @@ class Crates(_View[Crate]):
 
     def lazy_graph(self) -> CrateGraph:
         return LazyGraph(self.model)
+
+    def mentioning(self, word: str) -> list[Crate]:
+        model = self.model
+        return settled(model, lambda: model.mentioning(word), lambda: list(model.full().crates.values()))
 
 
 def by_dir(model: Model) -> Mapping[str, str]:

@@ -341,6 +341,18 @@ class _Model:
             self._fresh.append(name)
         return self._dependents[name]
 
+    def mentioning(self, key: str) -> list[Crate]:
+        """The crates whose manifest holds `key` (a [workspace.dependencies] or [workspace.package]
+        key they may inherit), in the full model's order of directories."""
+        self.members()
+        dirs = self._mentioning([key.encode("utf-8", "surrogateescape")]).union(self._irregular)
+        found = []
+        for crate in map(self.build, sorted(dirs, key=self._rank.__getitem__)):
+            if self.crate(crate.name) is not crate:
+                raise Unsettled  # two crates of one name: the full model keeps the last it loaded
+            found.append(crate)
+        return found
+
     def _mentioning(self, needles: list[bytes]) -> set[str]:
         """The regular manifests holding one of `needles` (keys of [workspace.dependencies]).
         After a few questions an index of their words answers: a whole key is one word, bounded

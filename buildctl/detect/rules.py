@@ -244,15 +244,12 @@ class Detector:
         if not changed:
             return
         ws = self.head.ws
-        allowed = {
-            c.name: frozenset(d.package for d in c.deps if d.kind != "dev") for c in ws.crates.values()
-        }
         edges: dict[cargo_lock.Key, tuple[cargo_lock.Key, ...]] = {}
         for crate, service in self.crate_of.items():
             start = next((k for k in head_lock.by_name.get(crate, ()) if not k[2]), None)
             if start is None:
                 continue
-            found = cargo_lock.find_path(head_lock, start, changed, allowed, edges)
+            found = cargo_lock.find_path(head_lock, start, changed, ws.non_dev_deps, edges)
             for key, chain in sorted(found.items()):
                 self.touched.update(k[0] for k in chain if not k[2])
                 names = " -> ".join(cargo_lock.label(k) for k in reversed(chain[:-1]))

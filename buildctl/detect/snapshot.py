@@ -258,5 +258,7 @@ class Snapshot:
             except UnicodeDecodeError:
                 raise BuildctlError("is not UTF-8 text", file=path, hint="save the file as UTF-8") from None
             parsed = tomlfile.parse_many(text, path)
-            self.cache.put(oid, parsed)
+            # A workspace's root manifest is read by the loader, the rules and the lock's walk, at
+            # base and at head (often one blob): parsed once, even in a cold run.
+            self.cache.put(oid, parsed, keep=b"[workspace" in data)
         return parsed

@@ -95,6 +95,19 @@ class Workspace(NamedTuple):
     by_dir: Mapping[str, str]  # crate directory → package name
     root_manifest: Mapping[str, Any]
 
+    def mentioning(self, key: str) -> list[Crate]:
+        """The crates whose manifests may hold `key` as a key (a superset: the caller checks
+        each): every crate, but a lazily read workspace reads the word from each manifest's
+        text and parses only those holding it."""
+        lazy: Callable[[str], list[Crate]] | None = getattr(self.crates, "mentioning", None)
+        return lazy(key) if lazy is not None else list(self.crates.values())
+
+    def non_dev_deps(self, name: str) -> frozenset[str] | None:
+        """The packages the crate `name` needs to build (not to test); None if it is no crate
+        here. Asked crate by crate, so a lazily read workspace parses only the crates asked for."""
+        crate = self.crates.get(name)
+        return None if crate is None else frozenset(d.package for d in crate.deps if d.kind != "dev")
+
     def owner(self, path: str) -> str | None:
         """The crate whose directory is the innermost one holding `path`."""
         d = posixpath.dirname(path)

@@ -70,17 +70,25 @@ class Crate:
 class Workspace:
     crates: list[Crate]
     services: dict[str, int]  # service name -> crate index
+    # Root manifest edits: [workspace.dependencies] entries given features (by crate index), the
+    # inherited [workspace.package] version bumped, a comment added.
+    ws_dep_edits: set[int] = field(default_factory=set)
+    package_edit: bool = False
+    root_comment: bool = False
 
     def files(self) -> dict[str, str]:
         ws_deps = "".join(
-            f'{c.name} = {{ path = "{c.dir}" }}\nr_{c.name} = {{ path = "{c.dir}", package = "{c.name}" }}\n'
+            f'{c.name} = {{ path = "{c.dir}"{", features = []" if c.index in self.ws_dep_edits else ""} }}\n'
+            f'r_{c.name} = {{ path = "{c.dir}", package = "{c.name}" }}\n'
             for c in self.crates
         )
+        version = "0.2.0" if self.package_edit else "0.1.0"
         files = {
             "Cargo.toml": '[workspace]\nresolver = "2"\nmembers = ['
             + ", ".join(f'"{c.dir}"' for c in self.crates)
-            + ']\n\n[workspace.package]\nversion = "0.1.0"\nedition = "2021"\n\n[workspace.dependencies]\n'
-            + ws_deps,
+            + f']\n\n[workspace.package]\nversion = "{version}"\nedition = "2021"\n\n[workspace.dependencies]\n'
+            + ws_deps
+            + ("# a comment\n" if self.root_comment else ""),
             "workspace-map.toml": "".join(
                 f'[services.{s}]\ncrate = "k{i}"\n' for s, i in sorted(self.services.items())
             ),
@@ -164,6 +172,8 @@ CHANGE_KINDS = (  # crate changes first, and twice: they are what the graph deci
     "deploy-base",
     "dockerfile",
     "root-comment",
+    "root-ws-dep",  # a [workspace.dependencies] entry edited: its inheritors change
+    "root-ws-package",  # the inherited version bumped: every crate changes
 )
 
 
@@ -201,10 +211,12 @@ def scenarios(draw: st.DrawFn) -> tuple[Workspace, dict[str, str], dict[str, str
         elif kind == "dockerfile":
             extra["Dockerfile.service"] = "FROM scratch\nLABEL x=1\n"
         elif kind == "root-comment":
-            extra["Cargo.toml"] = base["Cargo.toml"] + "# a comment\n"
+            ws.root_comment = True
+        elif kind == "root-ws-dep":
+            ws.ws_dep_edits.add(c.index)
+        elif kind == "root-ws-package":
+            ws.package_edit = True
     head = ws.files()  # manifests with the edits applied
-    if "Cargo.toml" in extra:
-        head["Cargo.toml"] = str(extra.pop("Cargo.toml"))
     for path, text in extra.items():
         if text is None:
             head.pop(path, None)
@@ -231,8 +243,11 @@ def reference(ws: Workspace, base: dict[str, str], head: dict[str, str]) -> tupl
             redeploy.add(path.split("/")[1])
         elif path.endswith(".md") or path.startswith("docs/"):
             pass  # ignored
-        elif path == "Cargo.toml":
-            pass  # the root manifest: a comment only
+        elif path == "Cargo.toml":  # a comment changes nothing; an inherited entry, its inheritors
+            for c in ws.crates:
+                inherits = {d.target for d in c.deps if d.inherited and not d.renamed and d.kind != "dev"}
+                if ws.package_edit or inherits & ws.ws_dep_edits:
+                    changed_crates.add(c.index)
         else:
             owners = [d for d in dirs if path.startswith(d + "/")]
             if not owners:
