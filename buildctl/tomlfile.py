@@ -56,22 +56,24 @@ def parse_many(text: str, file: str) -> dict[str, Any]:
     loads = _rtoml()
     if loads is not None and not _tomllib_only(text):
         try:
-            return loads(text)
+            data = loads(text)
         except Exception:  # whatever rtoml refuses, tomllib says why, with the line
             pass
+        else:
+            if not _late_super_table(text) or _in_tomllib_order(data, text):
+                return data
     return parse(text, file)
 
 
 def _tomllib_only(text: str) -> bool:
     """Whether `text` may hold something rtoml reads otherwise: an escape, a byte-order mark, an
-    inline table of TOML 1.1, a time or a date, or a late super-table."""
+    inline table of TOML 1.1, a time or a date."""
     return (
         "\\" in text
         or text.startswith("\ufeff")
         or ("{" in text and (_INLINE_COMMA.search(text) is not None or _inline_table_spans_lines(text)))
         or (":" in text and _after_digits(_TIME, text, 2))
         or ("-" in text and _after_digits(_DATE, text, 4))
-        or _late_super_table(text)
     )
 
 
@@ -123,6 +125,92 @@ def _late_super_table(text: str) -> bool:
             return True
         seen.append(parts)
     return False
+
+
+Path = tuple[str, ...]
+
+
+def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
+    """Put rtoml's reading of a document with a late super-table in tomllib's order, where the
+    headers alone say it; False (nothing changed) where they do not.
+
+    tomllib makes a table where its path is first named (by any header it begins); rtoml puts a
+    table where its own header is, and a table's keys with its header. So in each table, keys
+    go by the first header naming each, the table's own keys (root's: first) at its header, in
+    rtoml's order among themselves. Unsure: a header under an array of tables, and a table a
+    header names without its own header that a dotted key may have made first."""
+    headers = _headers(text)
+    if headers is None:
+        return False
+    first: dict[Path, int] = {}
+    own: dict[Path, int] = {}
+    arrays: set[Path] = set()
+    for i, (path, is_array) in enumerate(headers):
+        for k in range(1, len(path) + 1):
+            first.setdefault(path[:k], i)
+        if is_array:
+            arrays.add(path)
+        else:
+            own.setdefault(path, i)
+    if any(path[:k] in arrays for path, _ in headers for k in range(1, len(path))):
+        return False
+    dotted = {_unquote(m) for m in _DOTTED.findall(text)}
+    if any(p[-1] in dotted for p in first.keys() - own.keys() - arrays):
+        return False
+
+    def order(table: dict[str, Any], path: Path) -> None:
+        at = own.get(path, -1)
+        items = sorted(table.items(), key=lambda kv: first.get((*path, kv[0]), at))
+        table.clear()
+        table.update(items)
+        for key, value in items:
+            sub = (*path, key)
+            if sub in first and sub not in arrays and isinstance(value, dict):
+                order(value, sub)
+
+    order(data, ())
+    return True
+
+
+_KEY_PART = r"""[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*'"""
+_HEADER_AT = re.compile(
+    rf"\[(\[)?[ \t]*((?:{_KEY_PART})(?:[ \t]*\.[ \t]*(?:{_KEY_PART}))*)[ \t]*\](\]?)[ \t]*(?:#[^\n]*)?(?:\n|$)"
+)
+_DOTTED = re.compile(rf"^[ \t]*({_KEY_PART})[ \t]*\.", re.MULTILINE)  # a dotted key's first part
+
+
+def _unquote(key: str) -> str:
+    return key[1:-1] if key[:1] in "\"'" else key
+
+
+def _headers(text: str) -> list[tuple[Path, bool]] | None:
+    """Each table header's key path, in order, and whether it is an array's (`[[...]]`): a `[`
+    that begins a line outside every value. None where unsure (a multi-line string, a header
+    this does not read)."""
+    out: list[tuple[Path, bool]] = []
+    depth = 0
+    token = _STRUCTURE.search(text)
+    while token is not None:
+        t, pos = token.group(), token.end()
+        if t in ('"""', "'''") or (t[0] in "\"'" and len(t) == 1):
+            return None
+        if (
+            t == "["
+            and depth == 0
+            and not text[text.rfind("\n", 0, token.start()) + 1 : token.start()].strip(" \t")
+        ):
+            header = _HEADER_AT.match(text, token.start())
+            if header is None or bool(header.group(1)) != bool(header.group(3)):
+                return None
+            path = tuple(_unquote(part.strip(" \t")) for part in re.findall(_KEY_PART, header.group(2)))
+            out.append((path, bool(header.group(1))))
+            pos = header.end()
+        elif t in "[{":
+            depth += 1
+        elif t in "]}":
+            depth -= 1
+        token = _STRUCTURE.search(text, pos)
+    return out
 
 
 _RTOML: list[Callable[[str], dict[str, Any]] | None] = []

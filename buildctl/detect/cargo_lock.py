@@ -56,38 +56,29 @@ _PACKAGE = re.compile(
 _DEP = re.compile(r' "([^"]*)",\n')
 
 
-def _cargo_written(text: str) -> list[dict[str, object]] | None:
-    """The [[package]] entries of a lock in cargo's own layout, as tomllib reads them; None
-    when the text is laid out any other way."""
+def _cargo_written(text: str) -> list[Package] | None:
+    """The [[package]] entries of a lock in cargo's own layout, as `_packages` reads tomllib's
+    reading of it; None when the text is laid out any other way."""
     head = _HEAD.match(text)
     assert head is not None  # it matches the empty string
     pos = head.end()
-    entries: list[dict[str, object]] = []
-    match = _PACKAGE.match
+    out: list[Package] = []
+    match, deps_in = _PACKAGE.match, _DEP.findall
     while pos < len(text):
         m = match(text, pos)
         if m is None:
             return None
         name, version, source, checksum, deps = m.groups()
-        entry: dict[str, object] = {"name": name, "version": version}
-        if source is not None:
-            entry["source"] = source
-        if checksum is not None:
-            entry["checksum"] = checksum
-        if deps is not None:
-            entry["dependencies"] = _DEP.findall(deps)
-        entries.append(entry)
+        out.append(Package(name, version, source or "", checksum or "", tuple(deps_in(deps)) if deps else ()))
         pos = m.end()
-    return entries
+    return out
 
 
-def parse(text: str, file: str) -> Lock:
-    fast = _cargo_written(text)
-    raw: object = fast if fast is not None else tomlfile.parse(text, file).get("package", [])
+def _packages(raw: object, file: str) -> list[Package]:
+    """The `package` array of a lock as tomllib reads it."""
     if not isinstance(raw, list):
         raise BuildctlError("'package' must be an array of tables ([[package]])", file=file)
-    packages: dict[Key, Package] = {}
-    by_name: dict[str, list[Key]] = {}
+    out = []
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BuildctlError(
@@ -96,15 +87,28 @@ def parse(text: str, file: str) -> Lock:
                 hint="regenerate the lock file with `cargo generate-lockfile`",
             )
         deps = entry.get("dependencies", [])
-        pkg = Package(
-            name=entry["name"],
-            version=str(entry.get("version", "")),
-            source=str(entry.get("source", "")),
-            checksum=str(entry.get("checksum", "")),
-            dependencies=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
+        out.append(
+            Package(
+                name=entry["name"],
+                version=str(entry.get("version", "")),
+                source=str(entry.get("source", "")),
+                checksum=str(entry.get("checksum", "")),
+                dependencies=tuple(str(d) for d in deps) if isinstance(deps, list) else (),
+            )
         )
-        packages[pkg.key] = pkg
-        by_name.setdefault(pkg.name, []).append(pkg.key)
+    return out
+
+
+def parse(text: str, file: str) -> Lock:
+    found = _cargo_written(text)
+    if found is None:
+        found = _packages(tomlfile.parse(text, file).get("package", []), file)
+    packages: dict[Key, Package] = {}
+    by_name: dict[str, list[Key]] = {}
+    for pkg in found:
+        key = (pkg.name, pkg.version, pkg.source)
+        packages[key] = pkg
+        by_name.setdefault(pkg.name, []).append(key)
     return Lock(packages, {k: tuple(v) for k, v in by_name.items()})
 
 

@@ -149,4 +149,4 @@ def test_a_lock_in_cargos_layout_reads_as_tomllib_reads_it(text: str) -> None:
     the same packages; anything else goes to the parser (and its errors)."""
     fast = cargo_lock._cargo_written(text)
     if fast is not None:
-        assert fast == tomllib.loads(text).get("package", [])
+        assert fast == cargo_lock._packages(tomllib.loads(text).get("package", []), "Cargo.lock")

@@ -55,6 +55,10 @@ HEADERS = st.sampled_from(
         "[dependencies.foo]",
         "[target.'cfg(unix)'.dependencies]",
         "[target.'cfg(unix)']",
+        "[q.s]",  # under a table a dotted key (`q.r = 2`) made
+        "[a.q.s]",
+        "['a'.b]",
+        "[[a.b.c]]",
     ]
 )
 LINES = st.sampled_from(
@@ -104,6 +108,11 @@ def _outcome(read: Any, text: str) -> tuple[str, str]:
 @example("x = 07:32\n")  # times without seconds
 @example("x = 1979-05-27T07:32Z\n")
 @example("[a.b]\nx = 1\n[c]\n[a]\ny = 2\n")  # where tomllib and rtoml put a late super-table
+@example("x = 1\n[a.b.c]\nv = 1\n[a.d]\nw = 2\n[a]\nk = 3\nm.n = 4\n[a.b]\nu = 5\n")
+@example("[a]\nq.r = 2\n[b]\n[a.q.s]\n[a.c]\n[a]\n")  # a dotted key's table, then a header under it
+@example("[a.b]\nx = [\n[1],\n['c']\n]\n[c]\n[a]\n")  # arrays at the start of a line are no headers
+@example("[[a.b]]\nx = 1\n[a.b.c]\n[a]\n")  # a header under an array of tables
+@example("[a.b] # c\n[ 'a' ]\n")
 @example("x = 1e999\n")  # rtoml refuses what tomllib reads
 @example("x = 9223372036854775808\n")
 def test_parse_many_reads_exactly_what_tomllib_reads(text: str) -> None:
