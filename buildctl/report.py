@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -121,10 +120,14 @@ def docker_commands(steps: BuildSteps, problems: Sequence[BuildctlError] = ()) -
 
 def _in(context: str, command: str) -> str:
     """A build run in its context, as the executor runs it: from that directory."""
+    import shlex  # a dry run's text only
+
     return f"(cd {shlex.quote(context)} && {command})" if context else command
 
 
 def _build_args(args: Mapping[str, str]) -> str:
+    import shlex
+
     return " ".join(f"--build-arg {shlex.quote(f'{k}={v}')}" for k, v in args.items())
 
 

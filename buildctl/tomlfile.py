@@ -21,7 +21,9 @@ from buildctl.errors import BuildctlError
 if TYPE_CHECKING:
     import tomllib
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+# The patterns of rare paths (an error's line, a late super-table) are kept as text: `re`
+# compiles each when first asked, and a plain run never pays for them.
+_HEADER = r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$"
 # Each begins with a literal character, which the regex engine looks for before anything else
 # (a look-behind first would make it try every position: several times slower).
 _INLINE_COMMA = re.compile(r",[ \t]*\}")
@@ -33,7 +35,7 @@ _STRUCTURE = re.compile(r"""\"\"\"|'''|"[^"\n]*"|'[^'\n]*'|#[^\n]*|["'{}\[\]\n]"
 _TIME = re.compile(r":\d\d")  # after two digits
 _DATE = re.compile(r"-\d\d-\d\d")  # after four digits
 _HEADERS = re.compile(r"\n[ \t]*\[\[?[ \t]*([^\]\n]+?)[ \t]*\]")  # in the text after a line break
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+_KEY = r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*="""
 
 
 def parse(text: str, file: str) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
             own.setdefault(path, i)
     if any(path[:k] in arrays for path, _ in headers for k in range(1, len(path))):
         return False
-    dotted = {_unquote(m) for m in _DOTTED.findall(text)}
+    dotted = {_unquote(m) for m in re.findall(_DOTTED, text, re.MULTILINE)}
     if any(p[-1] in dotted for p in first.keys() - own.keys() - arrays):
         return False
 
@@ -173,10 +175,8 @@ def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
 
 
 _KEY_PART = r"""[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*'"""
-_HEADER_AT = re.compile(
-    rf"\[(\[)?[ \t]*((?:{_KEY_PART})(?:[ \t]*\.[ \t]*(?:{_KEY_PART}))*)[ \t]*\](\]?)[ \t]*(?:#[^\n]*)?(?:\n|$)"
-)
-_DOTTED = re.compile(rf"^[ \t]*({_KEY_PART})[ \t]*\.", re.MULTILINE)  # a dotted key's first part
+_HEADER_AT = rf"\[(\[)?[ \t]*((?:{_KEY_PART})(?:[ \t]*\.[ \t]*(?:{_KEY_PART}))*)[ \t]*\](\]?)[ \t]*(?:#[^\n]*)?(?:\n|$)"
+_DOTTED = rf"^[ \t]*({_KEY_PART})[ \t]*\."  # a dotted key's first part
 
 
 def _unquote(key: str) -> str:
@@ -199,7 +199,7 @@ def _headers(text: str) -> list[tuple[Path, bool]] | None:
             and depth == 0
             and not text[text.rfind("\n", 0, token.start()) + 1 : token.start()].strip(" \t")
         ):
-            header = _HEADER_AT.match(text, token.start())
+            header = re.compile(_HEADER_AT).match(text, token.start())
             if header is None or bool(header.group(1)) != bool(header.group(3)):
                 return None
             path = tuple(_unquote(part.strip(" \t")) for part in re.findall(_KEY_PART, header.group(2)))
@@ -246,7 +246,7 @@ def line_of(text: str, table: Iterable[str], key: str | None = None) -> int | No
     current: list[str] = []
     header_line: int | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(raw)
+        header = re.match(_HEADER, raw)
         if header:
             current = _split_dotted(header.group(1))
             if current == want and header_line is None:
@@ -254,7 +254,7 @@ def line_of(text: str, table: Iterable[str], key: str | None = None) -> int | No
             continue
         if key is None:
             continue
-        m = _KEY.match(raw)
+        m = re.match(_KEY, raw)
         if not m:
             continue
         full = current + _split_dotted(m.group(1))

@@ -27,8 +27,7 @@ _CHUNK = 4096
 _READ_BUFFER = 1 << 16  # 3,000 manifests: a few dozen reads, not hundreds
 # `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
 _ENTRY = {n: rb"(\d+) ([^\0]*)\0(.{%d})" % n for n in (20, 32)}
-_ENTRIES = {n: re.compile(e, re.DOTALL) for n, e in _ENTRY.items()}
-_WHOLE = {n: re.compile(rb"(?:%s)*" % e.replace(b"(", b"(?:"), re.DOTALL) for n, e in _ENTRY.items()}
+_WHOLE = {n: rb"(?:%s)*" % e.replace(b"(", b"(?:") for n, e in _ENTRY.items()}
 
 
 class Object:
@@ -175,7 +174,10 @@ class Objects:
 
 def parse_tree(data: bytes, raw_len: int) -> Tree:
     """A tree object's entries (names decoded as `os.fsdecode` decodes them)."""
-    if not _WHOLE[raw_len].fullmatch(data):
+    if not re.fullmatch(_WHOLE[raw_len], data, re.DOTALL):  # compiled on first use: re caches it
         raise BuildctlError("git returned a tree object this version of buildctl cannot read")
     enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-    return {name.decode(enc, errors): (mode, raw) for mode, name, raw in _ENTRIES[raw_len].findall(data)}
+    return {
+        name.decode(enc, errors): (mode, raw)
+        for mode, name, raw in re.findall(_ENTRY[raw_len], data, re.DOTALL)
+    }
