@@ -54,6 +54,7 @@ _PACKAGE = re.compile(
     r'(?:dependencies = \[\n((?: "[^"\\\x00-\x08\x0a-\x1f\x7f]*",\n)*)\]\n)?'
 )
 _DEP = re.compile(r' "([^"]*)",\n')
+_BLOCK = "\n[[package]]\n"
 
 
 def _cargo_written(text: str) -> list[Package] | None:
@@ -103,6 +104,10 @@ def parse(text: str, file: str) -> Lock:
     found = _cargo_written(text)
     if found is None:
         found = _packages(tomlfile.parse(text, file).get("package", []), file)
+    return _lock_of(found)
+
+
+def _lock_of(found: Iterable[Package]) -> Lock:
     packages: dict[Key, Package] = {}
     by_name: dict[str, list[Key]] = {}
     for pkg in found:
@@ -112,10 +117,46 @@ def parse(text: str, file: str) -> Lock:
     return Lock(packages, {k: tuple(v) for k, v in by_name.items()})
 
 
-def changed(base: Lock | None, head: Lock) -> dict[Key, str]:
-    """Packages of `head` that are new or differ from `base`, each with a description of the change."""
+def changes(base_text: str | None, head_text: str, file: str) -> tuple[Lock, dict[Key, str]]:
+    """The head lock, and what `changed` says of it against the base lock. When both are in
+    cargo's layout, of the base only the packages the head does not hold word for word are read:
+    a package's text says all it means there, so the rest of the base is the head's, read."""
+    if base_text is None:
+        head = parse(head_text, file)
+        return head, changed(None, head)
+    head_found = _cargo_written(head_text)
+    if head_found is not None:
+        head = _lock_of(head_found)
+        base_head, sep, base_rest = base_text.partition(_BLOCK)
+        head_pieces = head_text.partition(_BLOCK)[2].split(_BLOCK) if _BLOCK in head_text else []
+        base_pieces = base_rest.split(_BLOCK) if sep else []
+        held = set(head_pieces)
+        gone = _cargo_written("".join(_BLOCK + p for p in base_pieces if p not in held))
+        if (
+            gone is not None
+            and _HEAD.fullmatch(base_head) is not None
+            and len(head_found) == len(head_pieces) == len(head.packages)
+        ):
+            base_held = set(base_pieces)
+            new: list[Package] = []
+            same: set[Key] = set()
+            for pkg, piece in zip(head_found, head_pieces, strict=True):
+                if piece in base_held:
+                    same.add(pkg.key)
+                else:
+                    new.append(pkg)
+            if not any(pkg.key in same for pkg in gone):  # else a key twice in the base: read it all
+                return head, changed(_lock_of(gone), head, new)
+    head = parse(head_text, file)
+    return head, changed(parse(base_text, file), head)
+
+
+def changed(base: Lock | None, head: Lock, candidates: Iterable[Package] | None = None) -> dict[Key, str]:
+    """Packages of `head` that are new or differ from `base`, each with a description of the
+    change; only among `candidates` (head's packages), if given."""
     out: dict[Key, str] = {}
-    for key, pkg in head.packages.items():
+    for pkg in head.packages.values() if candidates is None else candidates:
+        key = pkg.key
         old = base.packages.get(key) if base else None
         if old == pkg:
             continue
@@ -137,12 +178,30 @@ def label(key: Key) -> str:
     return key[0] if not key[2] else f"{key[0]} {key[1]}"
 
 
+def reaching(lock: Lock, targets: Iterable[Key]) -> frozenset[str]:
+    """The names of the packages from which a dependency list leads to some target: by name, a
+    superset of those a walk to the targets passes, which is all `find_path` needs."""
+    users: dict[str, list[str]] = {}
+    for pkg in lock.packages.values():
+        for spec in pkg.dependencies:
+            users.setdefault(spec.partition(" ")[0], []).append(pkg.name)
+    found = {key[0] for key in targets}
+    todo = list(found)
+    while todo:
+        for user in users.get(todo.pop(), ()):
+            if user not in found:
+                found.add(user)
+                todo.append(user)
+    return frozenset(found)
+
+
 def find_path(
     lock: Lock,
     start: Key,
     targets: Iterable[Key],
     allowed: Callable[[str], AbstractSet[str] | None],
     edges: dict[Key, tuple[Key, ...]] | None = None,
+    within: AbstractSet[str] | None = None,
 ) -> dict[Key, list[Key]]:
     """Shortest dependency path from `start` to each target it reaches.
 
@@ -150,7 +209,10 @@ def find_path(
     dependencies (None: no restriction): the lock lists dev-dependencies too, and those never
     reach an image. It is asked only for the packages the walk reaches. `edges`
     keeps each package's resolved dependencies for the next call on the same lock and `allowed`
-    (a walk per service crosses much of the same graph).
+    (a walk per service crosses much of the same graph). `within` (`reaching`'s answer for
+    these targets) keeps the walk to the packages that can lead to one: the chains found are
+    the same, as a breadth-first walk finds each package on a way to a target from the same
+    package, in the same order, whatever else it passes.
     """
     memo: dict[Key, tuple[Key, ...]] = {} if edges is None else edges
 
@@ -161,7 +223,10 @@ def find_path(
             names = allowed(key[0]) if not key[2] else None
             specs = () if pkg is None else pkg.dependencies
             resolved = (
-                lock.resolve(spec) for spec in specs if names is None or spec.partition(" ")[0] in names
+                lock.resolve(spec)
+                for spec in specs
+                if (names is None or spec.partition(" ")[0] in names)
+                and (within is None or spec.partition(" ")[0] in within)
             )
             found = memo[key] = tuple(dep for dep in resolved if dep is not None)
         return found

@@ -238,18 +238,17 @@ class Detector:
             return
         base = self.base
         base_text = base.snap.text(path) if base else None
-        head_lock = cargo_lock.parse(head_text, path)
-        base_lock = cargo_lock.parse(base_text, path) if base_text is not None else None
-        changed = cargo_lock.changed(base_lock, head_lock)
+        head_lock, changed = cargo_lock.changes(base_text, head_text, path)
         if not changed:
             return
         ws = self.head.ws
         edges: dict[cargo_lock.Key, tuple[cargo_lock.Key, ...]] = {}
+        within = cargo_lock.reaching(head_lock, changed)
         for crate, service in self.crate_of.items():
             start = next((k for k in head_lock.by_name.get(crate, ()) if not k[2]), None)
-            if start is None:
-                continue
-            found = cargo_lock.find_path(head_lock, start, changed, ws.non_dev_deps, edges)
+            if start is None or crate not in within:
+                continue  # no dependency list leads from it to a changed package
+            found = cargo_lock.find_path(head_lock, start, changed, ws.non_dev_deps, edges, within)
             for key, chain in sorted(found.items()):
                 self.touched.update(k[0] for k in chain if not k[2])
                 names = " -> ".join(cargo_lock.label(k) for k in reversed(chain[:-1]))

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from buildctl.detect import cargo_lock
+from buildctl.errors import BuildctlError
 from tests.support.cli import change, cli, fails, reasons, refused
 from tests.support.git import Repo
 from tests.support.strategies import PARSER_EXAMPLES, VALUES, only_buildctl_errors, toml_document, toml_value
@@ -150,3 +151,92 @@ def test_a_lock_in_cargos_layout_reads_as_tomllib_reads_it(text: str) -> None:
     fast = cargo_lock._cargo_written(text)
     if fast is not None:
         assert fast == cargo_lock._packages(tomllib.loads(text).get("package", []), "Cargo.lock")
+
+
+# --- a change read from the packages that differ -----------------------------------------------------
+
+KEYS = st.sampled_from(["a", "b"])  # few names and versions: a package's key recurs, changed or not
+
+
+@st.composite
+def package_block(draw: st.DrawFn) -> str:
+    text = f'\n[[package]]\nname = "{draw(KEYS)}"\nversion = "{draw(st.sampled_from(["1", "2"]))}"\n'
+    if draw(st.integers(0, 3)) == 0:
+        text += 'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
+    if draw(st.booleans()):
+        text += f'checksum = "{draw(st.sampled_from(["x", "y"]))}"\n'
+    if draw(st.booleans()):
+        text += "dependencies = [\n" + "".join(f' "{d}",\n' for d in draw(st.lists(KEYS, max_size=2))) + "]\n"
+    return text
+
+
+@st.composite
+def lock_pairs(draw: st.DrawFn) -> tuple[str, str]:
+    """Two locks made of one pool of packages (so they share some word for word), now and then
+    with a stray edit, a package twice, or another header."""
+    pool = draw(st.lists(package_block(), min_size=1, max_size=5))
+    locks = []
+    for _ in range(2):
+        text = draw(st.sampled_from(["", "# generated\n", "version = 4\n", "version = 4\n\n"]))
+        text += "".join(draw(st.lists(st.sampled_from(pool), max_size=5)))
+        if draw(st.integers(0, 4)) == 0:
+            at = draw(st.integers(0, len(text)))
+            text = text[:at] + draw(st.sampled_from(["\n", " ", "#", '"', "[x]\n"])) + text[at:]
+        locks.append(text)
+    return locks[0], locks[1]
+
+
+def _reading(read: Any) -> tuple[str, object]:
+    try:
+        lock, changed = read()
+        return "ok", (list(lock.packages.items()), list(lock.by_name.items()), list(changed.items()))
+    except BuildctlError as exc:
+        return "error", str(exc)
+
+
+@settings(max_examples=PARSER_EXAMPLES * 2, deadline=None)
+@given(lock_pairs())
+def test_changes_read_from_the_differing_packages_are_what_both_locks_say(pair: tuple[str, str]) -> None:
+    base, head = pair
+
+    def whole() -> tuple[cargo_lock.Lock, dict[cargo_lock.Key, str]]:
+        head_lock = cargo_lock.parse(head, "Cargo.lock")
+        return head_lock, cargo_lock.changed(cargo_lock.parse(base, "Cargo.lock"), head_lock)
+
+    assert _reading(lambda: cargo_lock.changes(base, head, "Cargo.lock")) == _reading(whole)
+
+
+@st.composite
+def lock_graphs(
+    draw: st.DrawFn,
+) -> tuple[cargo_lock.Lock, list[cargo_lock.Key], cargo_lock.Key, frozenset[str]]:
+    """A lock of packages that depend on one another (a name twice, at two versions, now and
+    then), targets among them, a start, and the names a restriction keeps."""
+    names = [f"p{i}" for i in range(draw(st.integers(1, 9)))]
+    packages = []
+    for name in names:
+        for version in ["1", "2"][: draw(st.integers(1, 2))]:
+            deps = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+            specs = tuple(d if draw(st.booleans()) else f"{d} 1" for d in deps)
+            packages.append(cargo_lock.Package(name, version, "", "", specs))
+    lock = cargo_lock._lock_of(packages)
+    keys = list(lock.packages)
+    targets = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=3))
+    restricted = frozenset(draw(st.lists(st.sampled_from(names), max_size=3)))
+    return lock, targets, draw(st.sampled_from(keys)), restricted
+
+
+@settings(max_examples=PARSER_EXAMPLES, deadline=None)
+@given(lock_graphs())
+def test_a_walk_kept_to_the_packages_reaching_a_target_finds_the_same_chains(
+    case: tuple[cargo_lock.Lock, list[cargo_lock.Key], cargo_lock.Key, frozenset[str]],
+) -> None:
+    lock, targets, start, restricted = case
+
+    def allowed(name: str) -> frozenset[str] | None:  # as a workspace crate's non-dev dependencies
+        return restricted if name in restricted else None
+
+    within = cargo_lock.reaching(lock, targets)
+    walked = cargo_lock.find_path(lock, start, targets, allowed, {}, within)
+    assert list(walked.items()) == list(cargo_lock.find_path(lock, start, targets, allowed).items())
+    assert all(key[0] in within for chain in walked.values() for key in chain)
