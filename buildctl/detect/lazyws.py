@@ -199,11 +199,14 @@ class _Model:
             raise Unsettled
         dirs = [""]
         for part in parts:
-            matcher = GlobSet.of([part]) if _has_glob(part) else None
+            # `*` alone matches every name (a tree entry's name has no `/`)
+            matcher = GlobSet.of([part]) if _has_glob(part) and part != "*" else None
             step = []
             for d in dirs:
                 for name, (mode, _) in (self.snap.tree(d) or {}).items():
-                    if mode == TREE and (name == part if matcher is None else matcher.match(name)):
+                    if mode == TREE and (
+                        part == "*" or (name == part if matcher is None else matcher.match(name))
+                    ):
                         step.append(f"{d}/{name}" if d else name)
             dirs = step
         if GlobSet.of([full]).match(""):
@@ -218,18 +221,23 @@ class _Model:
         manifests = [manifest_of(d) for d in dirs]
         self.snap.fetch(manifests)
         self._words = None  # an index of the words of fewer manifests than there now are
+        read, by_target, all_names = self.snap.read, self._by_target, self._names
+        # A `path` string leads where `resolve` says; here it is still bytes, and thousands of
+        # crates name the same few siblings: one decode and one `resolve` for each.
+        leads: dict[tuple[str, bytes], str] = {}
         for d, path in zip(dirs, manifests, strict=True):
-            text = self.snap.read(path) or b""
+            text = read(path) or b""
             if b"\\" in text or b'"""' in text or b"'''" in text:  # escapes or multi-line strings
                 crate = self._raw(d)
-                self._names.setdefault(crate.name, []).append(d)
+                all_names.setdefault(crate.name, []).append(d)
                 self._dir_names[d] = {crate.name}
                 for dep in crate.deps:
                     if dep.path is not None:
-                        self._by_target.setdefault(dep.path, set()).add(d)
+                        by_target.setdefault(dep.path, set()).add(d)
                 continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
+            parent = d.rpartition("/")[0] + "/" if d else ""
             for m in _KEYS.finditer(text):
                 at = m.start() - 1
                 if at >= 0 and text[at] in b"\"'":
@@ -240,11 +248,18 @@ class _Model:
                 value = double if double is not None else single
                 if key_name == b"name":
                     name = value.decode("utf-8", "surrogateescape")
-                    self._names.setdefault(name, []).append(d)
+                    all_names.setdefault(name, []).append(d)
                     names.add(name)
                     continue
-                target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
-                self._by_target.setdefault(target, set()).add(d)
+                key = (parent, value) if parent and value.startswith(b"../") else (d, value)
+                target = leads.get(key)
+                if target is None:
+                    target = leads[key] = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
+                users = by_target.get(target)
+                if users is None:
+                    by_target[target] = {d}
+                else:
+                    users.add(d)
             if not names:
                 raise Unsettled  # a crate without a package name: an error the full model says
 

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from buildctl import gitrepo
 from buildctl.errors import BuildctlError
@@ -25,6 +24,7 @@ COMMIT_MODE = b"160000"  # a submodule pointer
 # neither process can block on a full pipe while the other waits for it.
 _CHUNK = 4096
 _READ_BUFFER = 1 << 16  # 3,000 manifests: a few dozen reads, not hundreds
+_SHARED = 512  # objects in a request that a second process shares (it costs a git start)
 # `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
 _ENTRY = {n: rb"(\d+) ([^\0]*)\0(.{%d})" % n for n in (20, 32)}
 _WHOLE = {n: rb"(?:%s)*" % e.replace(b"(", b"(?:") for n, e in _ENTRY.items()}
@@ -40,40 +40,30 @@ class Object:
 Tree = dict[str, tuple[bytes, bytes]]  # entry name -> (mode, raw object id: `.hex()` for the id)
 
 
-class Objects:
-    """`cat-file --batch`, started on first use; `close()` ends it."""
+class _Batch:
+    """One `cat-file --batch` process."""
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._out: IO[bytes] | None = None
+        try:
+            self.proc = subprocess.Popen(
+                ["git", "-C", str(repo), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=gitrepo.environment(),
+                bufsize=_READ_BUFFER,
+            )
+        except FileNotFoundError:
+            raise BuildctlError(
+                "git is not installed or not on PATH", hint="install git and try again"
+            ) from None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.out = self.proc.stdin, self.proc.stdout
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ["git", "-C", str(self.repo), "cat-file", "--batch"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=gitrepo.environment(),
-                    bufsize=_READ_BUFFER,
-                )
-            except FileNotFoundError:
-                raise BuildctlError(
-                    "git is not installed or not on PATH", hint="install git and try again"
-                ) from None
-            self._out = self._proc.stdout
-        return self._proc
-
-    def get(self, names: Sequence[str]) -> list[Object | None]:
-        """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
-        if any("\n" in n for n in names):
-            raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
-        proc = self._start()
-        assert proc.stdin is not None
-        if sum(len(n) + 1 for n in names) > _CHUNK:
-            return self._get_many(proc, names)
+    def ask(self, names: Sequence[str]) -> list[Object | None]:
+        """A request that fits in the smallest pipe buffer is written whole, then its answers
+        read: neither process can block on a full pipe while the other waits for it."""
         found: list[Object | None] = []
         i = 0
         while i < len(names):
@@ -85,52 +75,100 @@ class Objects:
                 size += len(names[i]) + 1
                 i += 1
             try:
-                proc.stdin.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogateescape"))
-                proc.stdin.flush()
+                self.stdin.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogateescape"))
+                self.stdin.flush()
             except BrokenPipeError:
                 raise BuildctlError(f"git cat-file stopped answering in {self.repo}") from None
-            found.extend(self._read() for _ in chunk)
+            found.extend(self.read() for _ in chunk)
         return found
 
-    def _get_many(self, proc: subprocess.Popen[bytes], names: Sequence[str]) -> list[Object | None]:
+    def ask_many(self, names: Sequence[str]) -> list[Object | None]:
         """A long request written by a thread while this one reads the answers: git never waits
         for the next chunk, nor this process for git's answer to it."""
         import threading
 
-        stdin = proc.stdin
-        assert stdin is not None
         failed: list[BaseException] = []
 
         def write() -> None:
             try:
-                stdin.write(("\n".join(names) + "\n").encode("utf-8", "surrogateescape"))
-                stdin.flush()
+                self.stdin.write(("\n".join(names) + "\n").encode("utf-8", "surrogateescape"))
+                self.stdin.flush()
             except (BrokenPipeError, OSError) as exc:
                 failed.append(exc)
 
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
         try:
-            found = [self._read() for _ in names]
+            found = [self.read() for _ in names]
         finally:
             writer.join()
         if failed:
             raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
         return found
 
-    def one(self, name: str) -> Object | None:
-        return self.get([name])[0]
-
-    def _read(self) -> Object | None:
-        assert self._out is not None
-        header = self._out.readline()
+    def read(self) -> Object | None:
+        header = self.out.readline()
         if not header.endswith(b"\n"):
             raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
         if header.endswith((b" missing\n", b" ambiguous\n")):
             return None
         oid, kind, size = header.split()
-        data = self._out.read(int(size) + 1)[:-1]
+        data = self.out.read(int(size) + 1)[:-1]
         return Object(oid.decode(), kind.decode(), data)
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            self.stdin.close()
+        self.out.close()
+        self.proc.wait()
+
+
+class Objects:
+    """`cat-file --batch`, started on first use; `close()` ends it. A long request is shared
+    with a second process: git reads one object at a time, and a runner has cores to spare."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._main: _Batch | None = None
+        self._helper: _Batch | None = None
+
+    def get(self, names: Sequence[str]) -> list[Object | None]:
+        """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
+        if any("\n" in n for n in names):
+            raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
+        if self._main is None:
+            self._main = _Batch(self.repo)
+        main = self._main
+        if sum(len(n) + 1 for n in names) <= _CHUNK:
+            return main.ask(names)
+        if len(names) < _SHARED:
+            return main.ask_many(names)
+        import threading
+
+        if self._helper is None:
+            self._helper = _Batch(self.repo)
+        helper, half = self._helper, len(names) // 2
+        second: list[list[Object | None]] = []
+        failed: list[BuildctlError] = []
+
+        def other_half() -> None:
+            try:
+                second.append(helper.ask_many(names[half:]))
+            except BuildctlError as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=other_half, daemon=True)
+        thread.start()
+        try:
+            first = main.ask_many(names[:half])
+        finally:
+            thread.join()
+        if failed:
+            raise failed[0]
+        return first + second[0]
+
+    def one(self, name: str) -> Object | None:
+        return self.get([name])[0]
 
     def tree(self, name: str) -> Tree | None:
         """The entries of the tree `name` resolves to; None if it is no tree."""
@@ -162,14 +200,10 @@ class Objects:
         return ancestor in todo
 
     def close(self) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None
-            with contextlib.suppress(BrokenPipeError):
-                self._proc.stdin.close()
-            if self._out is not None:
-                self._out.close()
-            self._proc.wait()
-            self._proc = None
+        for batch in (self._main, self._helper):
+            if batch is not None:
+                batch.close()
+        self._main = self._helper = None
 
 
 def parse_tree(data: bytes, raw_len: int) -> Tree:

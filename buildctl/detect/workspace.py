@@ -326,12 +326,18 @@ class _Loader:
     def resolve(self, base_dir: str, dep_path: str) -> str:
         """Where a `path` string in the manifest at `base_dir` leads. `d/../x` is `parent/x` for
         every crate d of that parent (crate directories are clean): one `join` for a sibling
-        that many crates name. A parent's key ends in "/", which no directory's does."""
+        that many crates name, and none for `../name`. A parent's key ends in "/", which no
+        directory's does."""
         sibling = base_dir and dep_path.startswith("../")
         key = (base_dir.rpartition("/")[0] + "/" if sibling else base_dir, dep_path)
         found = self._resolved.get(key)
         if found is None:
-            found = self._resolved[key] = join(base_dir, dep_path)
+            name = dep_path[3:]
+            if sibling and name and "/" not in name and name not in (".", ".."):
+                found = (key[0] + name).lstrip("/")  # what `join` makes of it, without normpath
+            else:
+                found = join(base_dir, dep_path)
+            self._resolved[key] = found
         return found
 
     def _line(self, path: str, table: str, key: str) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from buildctl import gitrepo
+from buildctl.detect import objects as objects_module
 from buildctl.detect.objects import Objects
 from buildctl.detect.snapshot import Snapshot
 from buildctl.errors import BuildctlError
@@ -130,6 +131,21 @@ def test_trees_read_through_cat_file_are_what_ls_tree_lists(mini: Repo) -> None:
     finally:
         assert snap.objects is not None
         snap.objects.close()
+
+
+def test_a_long_request_shared_by_two_processes_answers_in_order(mini: Repo) -> None:
+    files = sorted(gitrepo.ls_tree(mini.path, "HEAD"))
+    names = [f"HEAD:{p}" for p in files] + ["HEAD:nowhere", "HEAD^{tree}", "HEAD^{commit}"]
+    names = [names[i % len(names)] for i in range(objects_module._SHARED * 2 + 7)]  # mixed, repeated
+    want = gitrepo.batch(mini.path, names, contents=True)
+    objects = Objects(mini.path)
+    try:
+        got = objects.get(names)
+        assert objects._helper is not None  # the request was shared
+        assert [None if o is None else (o.oid, o.kind, o.data) for o in got] == [want[n] for n in names]
+        assert objects.one("HEAD:Cargo.toml") is not None  # the process answers on after it
+    finally:
+        objects.close()
 
 
 def test_revisions_resolved_together_as_one_by_one(mini: Repo) -> None:
