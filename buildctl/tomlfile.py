@@ -188,28 +188,28 @@ def _headers(text: str) -> list[tuple[Path, bool]] | None:
     that begins a line outside every value. None where unsure (a multi-line string, a header
     this does not read)."""
     out: list[tuple[Path, bool]] = []
-    depth = 0
-    token = _STRUCTURE.search(text)
-    while token is not None:
-        t, pos = token.group(), token.end()
-        if t in ('"""', "'''") or (t[0] in "\"'" and len(t) == 1):
-            return None
-        if (
-            t == "["
-            and depth == 0
-            and not text[text.rfind("\n", 0, token.start()) + 1 : token.start()].strip(" \t")
-        ):
-            header = re.compile(_HEADER_AT).match(text, token.start())
+    depth = skip = 0
+    header_at = re.compile(_HEADER_AT)
+    for token in _STRUCTURE.finditer(text):
+        start = token.start()
+        if start < skip:
+            continue  # inside a header already read
+        t = token.group()
+        c = t[0]
+        if c in "\"'":
+            if len(t) == 1 or t in ('"""', "'''"):
+                return None
+        elif c == "[" and depth == 0 and not text[text.rfind("\n", 0, start) + 1 : start].strip(" \t"):
+            header = header_at.match(text, start)
             if header is None or bool(header.group(1)) != bool(header.group(3)):
                 return None
             path = tuple(_unquote(part.strip(" \t")) for part in re.findall(_KEY_PART, header.group(2)))
             out.append((path, bool(header.group(1))))
-            pos = header.end()
-        elif t in "[{":
+            skip = header.end()
+        elif c in "[{":
             depth += 1
-        elif t in "]}":
+        elif c in "]}":
             depth -= 1
-        token = _STRUCTURE.search(text, pos)
     return out
 
 
