@@ -132,12 +132,17 @@ class Objects:
         self._main: _Batch | None = None
         self._helper: _Batch | None = None
 
+    def start(self) -> None:
+        """Start git now, so that it gets ready while this process works out what to ask."""
+        if self._main is None:
+            self._main = _Batch(self.repo)
+
     def get(self, names: Sequence[str]) -> list[Object | None]:
         """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
         if any("\n" in n for n in names):
             raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
-        if self._main is None:
-            self._main = _Batch(self.repo)
+        self.start()
+        assert self._main is not None
         main = self._main
         if sum(len(n) + 1 for n in names) <= _CHUNK:
             return main.ask(names)

@@ -51,6 +51,7 @@ def _verdicts(
 def analyze(repo: Path, cfg: WorkspaceMap, opts: RangeOptions) -> Plan:
     objects = Objects(repo)  # one `cat-file --batch` for every object the run reads
     try:
+        objects.start()
         rng = ranges.resolve(
             repo,
             base=opts.base,
