@@ -129,7 +129,7 @@ def _late_super_table(text: str) -> bool:
     return False
 
 
-Path = tuple[str, ...]
+KeyPath = tuple[str, ...]  # a table's keys, outermost first
 
 
 def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
@@ -144,9 +144,9 @@ def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
     headers = _headers(text)
     if headers is None:
         return False
-    first: dict[Path, int] = {}
-    own: dict[Path, int] = {}
-    arrays: set[Path] = set()
+    first: dict[KeyPath, int] = {}
+    own: dict[KeyPath, int] = {}
+    arrays: set[KeyPath] = set()
     for i, (path, is_array) in enumerate(headers):
         for k in range(1, len(path) + 1):
             first.setdefault(path[:k], i)
@@ -160,7 +160,7 @@ def _in_tomllib_order(data: dict[str, Any], text: str) -> bool:
     if any(p[-1] in dotted for p in first.keys() - own.keys() - arrays):
         return False
 
-    def order(table: dict[str, Any], path: Path) -> None:
+    def order(table: dict[str, Any], path: KeyPath) -> None:
         at = own.get(path, -1)
         items = sorted(table.items(), key=lambda kv: first.get((*path, kv[0]), at))
         table.clear()
@@ -183,11 +183,11 @@ def _unquote(key: str) -> str:
     return key[1:-1] if key[:1] in "\"'" else key
 
 
-def _headers(text: str) -> list[tuple[Path, bool]] | None:
+def _headers(text: str) -> list[tuple[KeyPath, bool]] | None:
     """Each table header's key path, in order, and whether it is an array's (`[[...]]`): a `[`
     that begins a line outside every value. None where unsure (a multi-line string, a header
     this does not read)."""
-    out: list[tuple[Path, bool]] = []
+    out: list[tuple[KeyPath, bool]] = []
     depth = skip = 0
     header_at = re.compile(_HEADER_AT)
     for token in _STRUCTURE.finditer(text):

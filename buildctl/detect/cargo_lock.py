@@ -102,9 +102,11 @@ def _packages(raw: object, file: str) -> list[Package]:
 
 def parse(text: str, file: str) -> Lock:
     found = _cargo_written(text)
-    if found is None:
-        found = _packages(tomlfile.parse(text, file).get("package", []), file)
-    return _lock_of(found)
+    return _lock_of(found if found is not None else _from_toml(text, file))
+
+
+def _from_toml(text: str, file: str) -> list[Package]:
+    return _packages(tomlfile.parse(text, file).get("package", []), file)
 
 
 def _lock_of(found: Iterable[Package]) -> Lock:
@@ -121,34 +123,44 @@ def changes(base_text: str | None, head_text: str, file: str) -> tuple[Lock, dic
     """The head lock, and what `changed` says of it against the base lock. When both are in
     cargo's layout, of the base only the packages the head does not hold word for word are read:
     a package's text says all it means there, so the rest of the base is the head's, read."""
-    if base_text is None:
-        head = parse(head_text, file)
-        return head, changed(None, head)
     head_found = _cargo_written(head_text)
+    head = _lock_of(head_found if head_found is not None else _from_toml(head_text, file))
+    if base_text is None:
+        return head, changed(None, head)
     if head_found is not None:
-        head = _lock_of(head_found)
-        base_head, sep, base_rest = base_text.partition(_BLOCK)
-        head_pieces = head_text.partition(_BLOCK)[2].split(_BLOCK) if _BLOCK in head_text else []
-        base_pieces = base_rest.split(_BLOCK) if sep else []
-        held = set(head_pieces)
-        gone = _cargo_written("".join(_BLOCK + p for p in base_pieces if p not in held))
-        if (
-            gone is not None
-            and _HEAD.fullmatch(base_head) is not None
-            and len(head_found) == len(head_pieces) == len(head.packages)
-        ):
-            base_held = set(base_pieces)
-            new: list[Package] = []
-            same: set[Key] = set()
-            for pkg, piece in zip(head_found, head_pieces, strict=True):
-                if piece in base_held:
-                    same.add(pkg.key)
-                else:
-                    new.append(pkg)
-            if not any(pkg.key in same for pkg in gone):  # else a key twice in the base: read it all
-                return head, changed(_lock_of(gone), head, new)
-    head = parse(head_text, file)
+        found = _changed_word_for_word(base_text, head_text, head_found, head)
+        if found is not None:
+            return head, found
     return head, changed(parse(base_text, file), head)
+
+
+def _changed_word_for_word(
+    base_text: str, head_text: str, head_found: list[Package], head: Lock
+) -> dict[Key, str] | None:
+    """`changes`' answer from the base packages the head does not hold word for word; None
+    when the base is not in cargo's layout, or holds a key twice."""
+    base_head, sep, base_rest = base_text.partition(_BLOCK)
+    head_pieces = head_text.partition(_BLOCK)[2].split(_BLOCK) if _BLOCK in head_text else []
+    base_pieces = base_rest.split(_BLOCK) if sep else []
+    held = set(head_pieces)
+    gone = _cargo_written("".join(_BLOCK + p for p in base_pieces if p not in held))
+    if (
+        gone is None
+        or _HEAD.fullmatch(base_head) is None
+        or not len(head_found) == len(head_pieces) == len(head.packages)
+    ):
+        return None
+    base_held = set(base_pieces)
+    new: list[Package] = []
+    same: set[Key] = set()
+    for pkg, piece in zip(head_found, head_pieces, strict=True):
+        if piece in base_held:
+            same.add(pkg.key)
+        else:
+            new.append(pkg)
+    if any(pkg.key in same for pkg in gone):
+        return None  # a key twice in the base: read it all
+    return changed(_lock_of(gone), head, new)
 
 
 def changed(base: Lock | None, head: Lock, candidates: Iterable[Package] | None = None) -> dict[Key, str]:
@@ -222,13 +234,14 @@ def find_path(
             pkg = lock.packages.get(key)
             names = allowed(key[0]) if not key[2] else None
             specs = () if pkg is None else pkg.dependencies
-            resolved = (
-                lock.resolve(spec)
-                for spec in specs
-                if (names is None or spec.partition(" ")[0] in names)
-                and (within is None or spec.partition(" ")[0] in within)
-            )
-            found = memo[key] = tuple(dep for dep in resolved if dep is not None)
+            out = []
+            for spec in specs:
+                name = spec.partition(" ")[0]
+                if (names is None or name in names) and (within is None or name in within):
+                    dep = lock.resolve(spec)
+                    if dep is not None:
+                        out.append(dep)
+            found = memo[key] = tuple(out)
         return found
 
     return shortest_chains(start, targets, after)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from buildctl.detect.graph import CrateGraph
@@ -199,14 +199,13 @@ class _Model:
             raise Unsettled
         dirs = [""]
         for part in parts:
-            # `*` alone matches every name (a tree entry's name has no `/`)
-            matcher = GlobSet.of([part]) if _has_glob(part) and part != "*" else None
+            # `*` alone matches every name: a tree entry's name has no `/`, nor is it empty
+            glob = GlobSet.of([part]).match if _has_glob(part) else part.__eq__
+            matches: Callable[[str], object] = bool if part == "*" else glob
             step = []
             for d in dirs:
                 for name, (mode, _) in (self.snap.tree(d) or {}).items():
-                    if mode == TREE and (
-                        part == "*" or (name == part if matcher is None else matcher.match(name))
-                    ):
+                    if mode == TREE and matches(name):
                         step.append(f"{d}/{name}" if d else name)
             dirs = step
         if GlobSet.of([full]).match(""):
@@ -222,9 +221,6 @@ class _Model:
         self.snap.fetch(manifests)
         self._words = None  # an index of the words of fewer manifests than there now are
         read, by_target, all_names = self.snap.read, self._by_target, self._names
-        # A `path` string leads where `resolve` says; here it is still bytes, and thousands of
-        # crates name the same few siblings: one decode and one `resolve` for each.
-        leads: dict[tuple[str, bytes], str] = {}
         for d, path in zip(dirs, manifests, strict=True):
             text = read(path) or b""
             if b"\\" in text or b'"""' in text or b"'''" in text:  # escapes or multi-line strings
@@ -237,7 +233,6 @@ class _Model:
                 continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
-            parent = d.rpartition("/")[0] + "/" if d else ""
             for m in _KEYS.finditer(text):
                 at = m.start() - 1
                 if at >= 0 and text[at] in b"\"'":
@@ -251,10 +246,7 @@ class _Model:
                     all_names.setdefault(name, []).append(d)
                     names.add(name)
                     continue
-                key = (parent, value) if parent and value.startswith(b"../") else (d, value)
-                target = leads.get(key)
-                if target is None:
-                    target = leads[key] = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
+                target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
                 users = by_target.get(target)
                 if users is None:
                     by_target[target] = {d}
