@@ -35,6 +35,7 @@ _STRUCTURE = re.compile(r"""\"\"\"|'''|"[^"\n]*"|'[^'\n]*'|#[^\n]*|["'{}\[\]\n]"
 _TIME = re.compile(r":\d\d")  # after two digits
 _DATE = re.compile(r"-\d\d-\d\d")  # after four digits
 _HEADERS = re.compile(r"\n[ \t]*\[\[?[ \t]*([^\]\n]+?)[ \t]*\]")  # in the text after a line break
+_DOTTED_HEADER = re.compile(r"\n[ \t]*\[[^\]\n]*\.")  # a header with a dot (or one that may have)
 _KEY = r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*="""
 
 
@@ -116,9 +117,12 @@ def _after_digits(pattern: re.Pattern[str], text: str, digits: int) -> bool:
 def _late_super_table(text: str) -> bool:
     """A table header after a header of one of its sub-tables: the table's place among its
     siblings is where tomllib first made it, and where rtoml saw its header."""
-    headers = _HEADERS.findall("\n" + text)
+    text = "\n" + text
+    if _DOTTED_HEADER.search(text) is None:
+        return False  # no header names a sub-table (one search: most manifests end here)
+    headers = _HEADERS.findall(text)
     if not any("." in h for h in headers):
-        return False  # no header names a sub-table
+        return False
     seen: list[tuple[str, ...]] = []
     for header in headers:
         quoted = "'" in header or '"' in header or " " in header or "\t" in header

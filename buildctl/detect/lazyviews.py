@@ -48,6 +48,8 @@ class Model(Protocol):
 
     def mentioning(self, word: str) -> list[Crate]: ...
 
+    def is_member(self, name: str) -> bool: ...
+
 
 def has_cycle(edges: Mapping[str, frozenset[str]], fresh: list[str], done: set[str]) -> bool:
     """A cycle through the crates explored since the last look (`fresh`, emptied), over the
@@ -150,6 +152,15 @@ class Crates(_View[Crate]):
     def mentioning(self, word: str) -> list[Crate]:
         model = self.model
         return settled(model, lambda: model.mentioning(word), lambda: list(model.full().crates.values()))
+
+    def is_member(self, name: str) -> bool:
+        model = self.model
+
+        def fully() -> bool:
+            crate = model.full().crates.get(name)
+            return crate is not None and crate.member
+
+        return settled(model, lambda: model.is_member(name), fully)
 
 
 def by_dir(model: Model) -> Mapping[str, str]:

@@ -24,19 +24,17 @@ not reported: `check`, `build` and cargo itself read every manifest.
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from buildctl.detect import lazymembers, manifest_text
 from buildctl.detect.graph import CrateGraph
 from buildctl.detect.lazyviews import Crates, Unsettled, by_dir, has_cycle
-from buildctl.detect.objects import TREE
 from buildctl.detect.paths import shortest_chains
 from buildctl.detect.snapshot import Snapshot
 from buildctl.detect.workspace import (
     Crate,
     Workspace,
-    _has_glob,
     _is_excluded,
     _Loader,
     join,
@@ -44,14 +42,7 @@ from buildctl.detect.workspace import (
     manifest_of,
 )
 from buildctl.errors import BuildctlError
-from buildctl.globs import GlobSet
 
-# A `name` or `path` key (bare or quoted, alone or last in a dotted key) set to a one-line string;
-# `_KEY_AFTER` is what may come before it (before its quote, if quoted), checked apart: a pattern
-# that starts with a choice of words is found several times faster than one that starts with that.
-_KEYS = re.compile(rb"""(name|path)["']?[ \t]*=[ \t]*(?:"([^"\n]*)"|'([^'\n]*)')""")
-_KEY_AFTER = frozenset(b" \t\n\r\f\v{,.")
-_WORD = re.compile(rb"[^\s\"'=.,{}\[\]#]+")
 _SCAN_QUESTIONS = 8  # key lookups answered by scanning every manifest, before indexing their words
 # A walk that asks for the dependents of more than this share of the crates has the full graph
 # answer it: by then it would parse most manifests anyway, one question at a time.
@@ -144,9 +135,12 @@ class _Model:
     def members(self) -> list[str]:
         """Every crate's directory: the members, and the path dependencies outside them."""
         if self._members is None:
-            members = self._listed = self._find_members()
+            members, globbed = lazymembers.find(self.snap, self.root, self.root_toml)
             self._member_of = dict.fromkeys(members, True)
-            self._index(members)
+            self._listed = self._index(members)
+            for hits in globbed:  # as the full model, which says a glob that matches no crate
+                if not any(h in self._member_of for h in hits):
+                    raise Unsettled
             self._add_path_crates()
             self._members = sorted(self._member_of)
             self._member_set = frozenset(self._members)
@@ -154,106 +148,57 @@ class _Model:
             self._irregular = [d for d in self._members if d not in self._texts]
         return self._members
 
-    def _find_members(self) -> list[str]:
-        """As `workspace._members`, from the trees the globs name; Unsettled for what it cannot do."""
-        ws = self.root_toml.get("workspace")
-        if ws is None:
-            if "package" not in self.root_toml:
-                raise Unsettled
-            return [self.root]
-        if not isinstance(ws, dict):
-            raise Unsettled
-        patterns, excludes = ws.get("members", []), ws.get("exclude", [])
-        for value in (patterns, excludes):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise Unsettled
-        excluded = [join(self.root, e) for e in excludes]
-        found: set[str] = {self.root} if "package" in self.root_toml else set()
-        listed = [join(self.root, p) for p in patterns if not _has_glob(p)]
-        self.snap.fetch(manifest_of(d) for d in listed)  # one batch
-        for pattern in patterns:
-            full = join(self.root, pattern)
-            if _has_glob(pattern):
-                hits = self._glob(full)
-            else:  # a blob there, as `snap.exists` says
-                hits = [full] if self.snap.read(manifest_of(full)) is not None else []
-            if not hits:
-                raise Unsettled  # an error, said by the full model
-            found.update(h for h in hits if not _is_excluded(h, excluded))
-        members = sorted(found)
-        for d in members:
-            clean = d == "" or not (d.startswith("/") or "//" in d or d.endswith("/"))
-            parts = d.split("/")
-            if not clean or "." in parts or ".." in parts or not self._inside(d):
-                raise Unsettled  # members' directories as the full model writes them, and only those
-        return members
-
-    def _inside(self, d: str) -> bool:
-        return not self.root or d == self.root or d.startswith(self.root + "/")
-
-    def _glob(self, full: str) -> list[str]:
-        """The directories with a Cargo.toml that `full` matches, walking only the trees it names
-        (its `*` and `?` never cross a `/`, so it matches one path component at a time)."""
-        parts = full.split("/")
-        if any(not p or p in (".", "..") or "[" in p or "{" in p or "**" in p for p in parts):
-            raise Unsettled
-        dirs = [""]
-        for part in parts:
-            # `*` alone matches every name: a tree entry's name has no `/`, nor is it empty
-            glob = GlobSet.of([part]).match if _has_glob(part) else part.__eq__
-            matches: Callable[[str], object] = bool if part == "*" else glob
-            step = []
-            for d in dirs:
-                for name, (mode, _) in (self.snap.tree(d) or {}).items():
-                    if mode == TREE and matches(name):
-                        step.append(f"{d}/{name}" if d else name)
-            dirs = step
-        if GlobSet.of([full]).match(""):
-            dirs.append("")  # `*` matches the root directory too
-        manifests = [manifest_of(d) for d in dirs]
-        self.snap.fetch(manifests)
-        return [d for d, m in zip(dirs, manifests, strict=True) if self.snap.read(m) is not None]
-
-    def _index(self, dirs: list[str]) -> None:
-        """Read the manifests in `dirs`; note the `name` strings each holds and where each of its
-        `path` strings leads."""
-        manifests = [manifest_of(d) for d in dirs]
-        self.snap.fetch(manifests)
+    def _index(self, dirs: list[str]) -> list[str]:
+        """Read the manifests in `dirs`, noting the `name` strings each holds and where each of
+        its `path` strings leads, as git hands them over; the directories with one (the others
+        are no crates: a glob matched them)."""
         self._words = None  # an index of the words of fewer manifests than there now are
-        read, by_target, all_names = self.snap.read, self._by_target, self._names
-        for d, path in zip(dirs, manifests, strict=True):
-            text = read(path) or b""
-            if b"\\" in text or b'"""' in text or b"'''" in text:  # escapes or multi-line strings
-                crate = self._raw(d)
-                all_names.setdefault(crate.name, []).append(d)
-                self._dir_names[d] = {crate.name}
-                for dep in crate.deps:
-                    if dep.path is not None:
-                        by_target.setdefault(dep.path, set()).add(d)
+        by_target, all_names = self._by_target, self._names
+        by_parent: dict[str, dict[bytes, str]] = {}
+        kept, irregular = [], []
+        # Text only, while the stream runs: reading more of the tree has to wait for its end.
+        files = self.snap.stream(manifest_of(d) for d in dirs)
+        for d, (_, text) in zip(dirs, files, strict=True):
+            if text is None:
+                del self._member_of[d]
+                continue
+            kept.append(d)
+            if not manifest_text.plain(text):
+                irregular.append(d)
                 continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
-            for m in _KEYS.finditer(text):
-                at = m.start() - 1
-                if at >= 0 and text[at] in b"\"'":
-                    at -= 1
-                if at >= 0 and text[at] not in _KEY_AFTER:
-                    continue  # a longer key (`rename`), or a value
-                key_name, double, single = m.groups()
-                value = double if double is not None else single
-                if key_name == b"name":
-                    name = value.decode("utf-8", "surrogateescape")
-                    all_names.setdefault(name, []).append(d)
-                    names.add(name)
-                    continue
-                target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
+            for raw in manifest_text.names(text):
+                name = raw.decode("utf-8", "surrogateescape")
+                all_names.setdefault(name, []).append(d)
+                names.add(name)
+            if not names:
+                raise Unsettled  # a crate without a package name: an error the full model says
+            # `../x` leads to one place from every crate of one parent directory (the root's
+            # parent is none: its key is "", which no other crate's is)
+            parent = d.rpartition("/")[0] + "/" if d else ""
+            near = by_parent.get(parent)
+            if near is None:
+                near = by_parent[parent] = {}
+            for value in manifest_text.paths(text):
+                target = near.get(value)  # only `../` strings are kept there
+                if target is None:
+                    target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
+                    if value.startswith(b"../"):
+                        near[value] = target
                 users = by_target.get(target)
                 if users is None:
                     by_target[target] = {d}
                 else:
                     users.add(d)
-            if not names:
-                raise Unsettled  # a crate without a package name: an error the full model says
+        for d in irregular:
+            crate = self._raw(d)
+            all_names.setdefault(crate.name, []).append(d)
+            self._dir_names[d] = {crate.name}
+            for dep in crate.deps:
+                if dep.path is not None:
+                    by_target.setdefault(dep.path, set()).add(d)
+        return kept
 
     def _add_path_crates(self) -> None:
         """The crates outside the members: each a directory with a Cargo.toml that some `path`
@@ -312,6 +257,18 @@ class _Model:
             self._by_name[name] = found[0] if found else None
         return self._by_name[name]
 
+    def is_member(self, name: str) -> bool:
+        """As `crate(name).member`, without a parse where one plain manifest alone holds `name`
+        and holds no other `name` string: its package's name is one of them."""
+        self.members()
+        dirs = set(self._names.get(name, ()))
+        if len(dirs) == 1:
+            (d,) = dirs
+            if d in self._texts and self._dir_names[d] == {name}:
+                return self._member_of[d]
+        crate = self.crate(name)
+        return crate is not None and crate.member
+
     def name_at(self, d: str) -> str | None:
         self.members()
         if d not in self._member_set:
@@ -367,11 +324,11 @@ class _Model:
         if not needles:
             return set()
         self._questions += 1
-        if self._questions > _SCAN_QUESTIONS and all(_WORD.fullmatch(n) for n in needles):
+        if self._questions > _SCAN_QUESTIONS and all(manifest_text.WORD.fullmatch(n) for n in needles):
             if self._words is None:
                 self._words = {}
                 for d, text in self._texts.items():
-                    for word in set(_WORD.findall(text)):
+                    for word in set(manifest_text.WORD.findall(text)):
                         self._words.setdefault(word, []).append(d)
             return {d for n in needles for d in self._words.get(n, ())}
         return {d for d, text in self._texts.items() if any(n in text for n in needles)}

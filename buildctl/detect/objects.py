@@ -12,8 +12,10 @@ import contextlib
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
+from threading import Thread
 
 from buildctl import gitrepo
 from buildctl.errors import BuildctlError
@@ -25,6 +27,8 @@ COMMIT_MODE = b"160000"  # a submodule pointer
 _CHUNK = 4096
 _READ_BUFFER = 1 << 16  # 3,000 manifests: a few dozen reads, not hundreds
 _SHARED = 512  # objects in a request that a second process shares (it costs a git start)
+_STRETCH = 128  # names in a row that one process answers, when two share a request
+_WIDE_PIPE = 1 << 20  # what Linux lets any process have (/proc/sys/fs/pipe-max-size)
 # `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
 _ENTRY = {n: rb"(\d+) ([^\0]*)\0(.{%d})" % n for n in (20, 32)}
 _WHOLE = {n: rb"(?:%s)*" % e.replace(b"(", b"(?:") for n, e in _ENTRY.items()}
@@ -60,6 +64,7 @@ class _Batch:
             ) from None
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin, self.out = self.proc.stdin, self.proc.stdout
+        self._widen()
 
     def ask(self, names: Sequence[str]) -> list[Object | None]:
         """A request that fits in the smallest pipe buffer is written whole, then its answers
@@ -82,29 +87,65 @@ class _Batch:
             found.extend(self.read() for _ in chunk)
         return found
 
-    def ask_many(self, names: Sequence[str]) -> list[Object | None]:
+    def ask_many(self, names: Sequence[str]) -> Iterator[Object | None]:
         """A long request written by a thread while this one reads the answers: git never waits
-        for the next chunk, nor this process for git's answer to it."""
+        for the next chunk, nor this process for git's answer to it. Git starts on it now; each
+        answer is handed over as it is read, so the caller's work on one overlaps git's on the
+        next. Every answer is read even if the caller stops early: the process stays ready."""
         import threading
 
         failed: list[BaseException] = []
+        request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
 
         def write() -> None:
             try:
-                self.stdin.write(("\n".join(names) + "\n").encode("utf-8", "surrogateescape"))
+                self.stdin.write(request)
                 self.stdin.flush()
             except (BrokenPipeError, OSError) as exc:
                 failed.append(exc)
 
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        # git has read every name it was sent before this request: its pipe is empty
+        writer = None if len(request) <= self.room else threading.Thread(target=write, daemon=True)
+        if writer is None:
+            write()
+        else:
+            writer.start()
+        return self._answers(len(names), writer, failed)
+
+    def _answers(
+        self, left: int, writer: Thread | None, failed: list[BaseException]
+    ) -> Iterator[Object | None]:
         try:
-            found = [self.read() for _ in names]
+            while left:
+                found = self.read()
+                left -= 1
+                yield found
+        except BuildctlError:
+            left = 0  # git is gone: nothing more to read
+            raise
         finally:
-            writer.join()
+            try:
+                for _ in range(left):
+                    self.read()
+            finally:
+                if writer is not None:
+                    writer.join()
         if failed:
             raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
-        return found
+
+    def _widen(self) -> None:
+        """Pipes that hold a long request and its answer whole, where the system allows (Linux):
+        a request is written at once, without a thread, and git can write its whole answer
+        while this process is busy with another."""
+        self.room = _CHUNK  # what the smallest pipe holds
+        try:
+            import fcntl
+
+            for pipe in (self.stdin, self.out):
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _WIDE_PIPE)
+        except (ImportError, AttributeError, OSError):
+            return  # git waits for this process to read, and a thread writes a long request
+        self.room = _WIDE_PIPE
 
     def read(self) -> Object | None:
         header = self.out.readline()
@@ -131,6 +172,7 @@ class Objects:
         self.repo = repo
         self._main: _Batch | None = None
         self._helper: _Batch | None = None
+        self._streaming = False
 
     def start(self) -> None:
         """Start git now, so that it gets ready while this process works out what to ask."""
@@ -139,38 +181,45 @@ class Objects:
 
     def get(self, names: Sequence[str]) -> list[Object | None]:
         """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
+        return list(self.stream(names))
+
+    def stream(self, names: Sequence[str]) -> Iterator[Object | None]:
+        """`get`, one object at a time as git answers: the caller works on each while git reads
+        the next. No other request may be made until the stream ends."""
         if any("\n" in n for n in names):
             raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
+        if self._streaming:
+            raise RuntimeError("a request to cat-file while another one's answers are being read")
         self.start()
         assert self._main is not None
-        main = self._main
-        if sum(len(n) + 1 for n in names) <= _CHUNK:
-            return main.ask(names)
-        if len(names) < _SHARED:
-            return main.ask_many(names)
-        import threading
+        self._streaming = True
+        try:
+            yield from self._answers(self._main, names)
+        finally:
+            self._streaming = False
 
+    def _answers(self, main: _Batch, names: Sequence[str]) -> Iterator[Object | None]:
+        if sum(len(n) + 1 for n in names) <= _CHUNK:
+            yield from main.ask(names)
+            return
+        if len(names) < _SHARED:
+            yield from main.ask_many(names)
+            return
         if self._helper is None:
             self._helper = _Batch(self.repo)
-        helper, half = self._helper, len(names) // 2
-        second: list[list[Object | None]] = []
-        failed: list[BuildctlError] = []
-
-        def other_half() -> None:
-            try:
-                second.append(helper.ask_many(names[half:]))
-            except BuildctlError as exc:
-                failed.append(exc)
-
-        thread = threading.Thread(target=other_half, daemon=True)
-        thread.start()
+        # Every other stretch of the request goes to a second process. Both gits work at once,
+        # each writing its answers into its pipe (wide enough to hold them) while this process
+        # reads the stretches in turn: no thread reads, and the caller's work overlaps git's.
+        stretches = [names[i : i + _STRETCH] for i in range(0, len(names), _STRETCH)]
+        first = main.ask_many([n for s in stretches[0::2] for n in s])
+        second = self._helper.ask_many([n for s in stretches[1::2] for n in s])
         try:
-            first = main.ask_many(names[:half])
+            for i, stretch in enumerate(stretches):
+                yield from islice(second if i % 2 else first, len(stretch))
         finally:
-            thread.join()
-        if failed:
-            raise failed[0]
-        return first + second[0]
+            for rest in (first, second):
+                for _ in rest:  # left by an early stop: each process must end its answer
+                    pass
 
     def one(self, name: str) -> Object | None:
         return self.get([name])[0]

@@ -64,8 +64,7 @@ def _not_a_member(cfg: WorkspaceMap, ws: Workspace, name: str) -> ServiceProblem
     """The problem of service `name` whose crate is not a workspace member; None when it is one
     (no look at its targets: detection needs no more)."""
     crate_name = cfg.services[name].crate
-    crate = ws.crates.get(crate_name)
-    if crate is not None and crate.member:
+    if ws.is_member(crate_name):
         return None
     return ServiceProblem(
         "error",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,8 @@ class Snapshot:
                 continue
             if d and d.rpartition("/")[0] in self._trees and d not in self._tree_ids:
                 self._trees[d] = None
+            elif d and _outside_any_tree(d):
+                self._trees[d] = None  # git would take `..` as leaving the repository, and stop
             else:
                 ask.append(d)
         return ask
@@ -184,34 +186,60 @@ class Snapshot:
 
     def fetch(self, paths: Iterable[str]) -> None:
         """Read many files in one go (later `read`s of them are free)."""
-        todo = [p for p in dict.fromkeys(paths) if p not in self._blobs]
-        if not todo:
-            return
-        if self.rev is None:
-            for p in todo:
-                try:
-                    data = (self.repo / p).read_bytes() if (self.repo / p).is_file() else None
-                except OSError:
-                    data = None
-                self._blobs[p] = None if data is None else (gitrepo.blob_id(data), data)
-            return
+        for _ in self.stream(paths):
+            pass
+
+    def stream(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Each of `paths` with its bytes (None: no such file), read in one go and handed over
+        as git answers: the caller works on one file while git reads the next. Nothing else may
+        be read until the stream ends."""
+        paths = list(dict.fromkeys(paths))
+        todo = [p for p in paths if p not in self._blobs]
+        answers: Iterator[tuple[str, bytes] | None] = iter(())
+        if todo and self.rev is None:
+            self._read_worktree(todo)
+        elif todo:
+            answers = self._answers(self._names_for(todo))
+        blobs = self._blobs
+        for p in paths:
+            if p not in blobs:  # the next answer is this file's
+                blobs[p] = next(answers)
+            hit = blobs[p]
+            yield p, None if hit is None else hit[1]
+
+    def _read_worktree(self, paths: list[str]) -> None:
+        for p in paths:
+            try:
+                data = (self.repo / p).read_bytes() if (self.repo / p).is_file() else None
+            except OSError:
+                data = None
+            self._blobs[p] = None if data is None else (gitrepo.blob_id(data), data)
+
+    def _names_for(self, paths: list[str]) -> list[str]:
+        """The object name to ask git for each of `paths`; a Cargo file the listing does not
+        have is noted as none instead."""
         known = self._cargo or {}
-        names: dict[str, str] = {}
-        for p in todo:
+        names = []
+        for p in paths:
             if p in known:
-                names[p] = known[p]  # by blob id: fast
+                names.append(known[p])  # by blob id: fast
             elif self._cargo is not None and CARGO_FILE.search(p):
                 self._blobs[p] = None  # the listing has every such file: this one is not in the tree
+            elif ("/." in p or p[:1] in "./" or "//" in p) and _outside_any_tree(p):
+                self._blobs[p] = None  # and git would take `..` as leaving the repository, and stop
             else:
-                names[p] = self._object_name(p)
+                names.append(self._object_name(p))
+        return names
+
+    def _answers(self, names: list[str]) -> Iterator[tuple[str, bytes] | None]:
         if self.objects is not None:
-            for p, obj in zip(names, self.objects.get(list(names.values())), strict=True):
-                self._blobs[p] = (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
+            for obj in self.objects.stream(names):
+                yield (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
             return
-        found = gitrepo.batch(self.repo, names.values(), contents=True)
-        for p, name in names.items():
+        found = gitrepo.batch(self.repo, names, contents=True)
+        for name in names:
             hit = found.get(name)
-            self._blobs[p] = (hit[0], hit[2]) if hit is not None and hit[1] == "blob" else None
+            yield (hit[0], hit[2]) if hit is not None and hit[1] == "blob" else None
 
     def _object_name(self, path: str) -> str:
         """`<tree id>:<rest>` from the nearest directory whose tree id is known, else
@@ -262,3 +290,9 @@ class Snapshot:
             # base and at head (often one blob): parsed once, even in a cold run.
             self.cache.put(oid, parsed, keep=b"[workspace" in data)
         return parsed
+
+
+def _outside_any_tree(path: str) -> bool:
+    """A path no tree holds: absolute, or with an empty, `.` or `..` part."""
+    parts = path.split("/")
+    return "" in parts or "." in parts or ".." in parts

@@ -102,6 +102,15 @@ class Workspace(NamedTuple):
         lazy: Callable[[str], list[Crate]] | None = getattr(self.crates, "mentioning", None)
         return lazy(key) if lazy is not None else list(self.crates.values())
 
+    def is_member(self, name: str) -> bool:
+        """Whether a member of the workspace is the package `name`; a lazily read workspace
+        answers from the manifests' text where that says it, parsing none."""
+        lazy: Callable[[str], bool] | None = getattr(self.crates, "is_member", None)
+        if lazy is not None:
+            return lazy(name)
+        crate = self.crates.get(name)
+        return crate is not None and crate.member
+
     def non_dev_deps(self, name: str) -> frozenset[str] | None:
         """The packages the crate `name` needs to build (not to test); None if it is no crate
         here. Asked crate by crate, so a lazily read workspace parses only the crates asked for."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from buildctl import config, deployed
 from buildctl.deploy import apply
 from buildctl.detect import cargo_lock
+from buildctl.detect.objects import Objects
 from buildctl.detect.snapshot import Snapshot
 from tests.support.cli import cli, refused
 from tests.support.git import Repo
@@ -39,3 +40,34 @@ def test_files_of_any_bytes_raise_only_buildctl_errors(data: bytes) -> None:
         only_buildctl_errors(lambda: cargo_lock.parse(snap.text("Cargo.lock") or "", "Cargo.lock"))
         read = apply.reader(root)
         only_buildctl_errors(lambda: deployed.load(read("k.yaml") or "", "k.yaml"))
+
+
+def test_paths_no_tree_holds_are_none_and_git_answers_on(mini: Repo) -> None:
+    """git takes `<rev>:../x` as a path leaving the repository, and its cat-file stops: such a
+    path (a `members` entry or a `path` dependency may name one) is none without asking."""
+    objects = Objects(mini.path)
+    try:
+        snap = Snapshot.at(mini.path, mini.head(), objects=objects)
+        odd = ["../x/Cargo.toml", "./Cargo.toml", "/Cargo.toml", "svc//a/Cargo.toml", "svc/../Cargo.toml"]
+        assert [snap.read(p) for p in odd] == [None] * len(odd)
+        assert [snap.tree(d) for d in ("..", "../x", "svc/..", "./svc")] == [None] * 4
+        assert snap.read("Cargo.toml") == (mini.path / "Cargo.toml").read_bytes()
+    finally:
+        objects.close()
+
+
+def test_a_member_outside_the_repository_is_the_same_error_cold_and_warm(tmp_path: Path) -> None:
+    repo = Repo.init(tmp_path / "ws")
+    repo.write("Cargo.toml", '[workspace]\nmembers = ["crates/a", "../outside"]\n')
+    repo.write("crates/a/Cargo.toml", '[package]\nname = "a"\nversion = "0.1.0"\n')
+    repo.write("crates/a/src/main.rs", "fn main() {}\n")
+    repo.write("workspace-map.toml", '[workspace]\nroot = "."\nregistry = "ghcr.io/x"\n\n[services.a]\n')
+    repo.commit()
+    repo.write("crates/a/src/main.rs", "fn main() { }\n")  # a range whose manifests do not change
+    repo.commit()
+    cold = cli(repo, "affected", env={"BUILDCTL_CACHE_DIR": ""})
+    warm = cli(repo, "affected", env={"BUILDCTL_CACHE_DIR": str(tmp_path / "cache")})
+    for result in (cold, warm):
+        refused(
+            result, "Cargo.toml:2: [workspace] member '../outside' matches no directory with a Cargo.toml"
+        )

@@ -80,6 +80,8 @@ class Lay:
         default_factory=list
     )  # (target, kind, renamed, inherited)
     escaped: bool = False  # its name written with an escape: a manifest parsed, not read
+    style: str = "inline"  # how its keys are written: inline tables, quoted, dotted, sub-tables
+    shared: bool = True  # listed in [workspace.dependencies] (and only then inherited)
     bin: str = "main"  # main.rs, a [[bin]] table, src/bin/<name>.rs, or none (a library)
 
 
@@ -95,6 +97,8 @@ def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
         listed = None if parent == "extra" else draw(st.sampled_from(["plain", "slash", "glob"]))
         crates.append(Lay(f"{parent}/k{i}", listed, escaped=draw(st.booleans()) and i % 3 == 0))
         crates[-1].bin = draw(st.sampled_from(["main", "table", "bin-dir", "lib"]))
+        crates[-1].style = draw(st.sampled_from(["inline", "quoted", "dotted", "sub-tables"]))
+        crates[-1].shared = draw(st.booleans())
     for i, c in enumerate(crates):
         for t in draw(st.lists(st.integers(0, len(crates) - 1), max_size=3, unique=True)):
             if t == i:
@@ -104,7 +108,7 @@ def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
                 if t < i
                 else "dev-dependencies"
             )
-            c.deps.append((t, kind, draw(st.booleans()), draw(st.booleans())))
+            c.deps.append((t, kind, draw(st.booleans()), crates[t].shared and draw(st.booleans())))
     return crates, draw(st.booleans())
 
 
@@ -121,29 +125,11 @@ def _lazy_files(crates: list[Lay], libs_glob: bool) -> dict[str, str]:
     ws = "".join(
         f'k{i} = {{ path = "{c.dir}" }}\nalias{i} = {{ path = "{c.dir}", package = "k{i}" }}\n'
         for i, c in enumerate(crates)
+        if c.shared
     )
     files = {"Cargo.toml": f"[workspace]\nmembers = {json.dumps(members)}\n\n[workspace.dependencies]\n{ws}"}
     for i, c in enumerate(crates):
-        name = f'"\\u006b{i}"' if c.escaped else f'"k{i}"'  # \u006b is "k"
-        body = f'[package]\nname = {name}\nversion = "0.1.0"\n'
-        if c.bin == "table":
-            body += f'\n[[bin]]\nname = "tool{i}"\npath = "src/tool.rs"\n'
-        tables: dict[str, list[str]] = {}
-        for t, kind, renamed, inherited in c.deps:
-            target = crates[t]
-            if inherited:
-                line = f"alias{t}.workspace = true" if renamed else f"k{t} = {{ workspace = true }}"
-            else:
-                rel = posixpath.relpath(target.dir, c.dir)
-                line = (
-                    f'r{t} = {{ package = "k{t}", path = "{rel}" }}'
-                    if renamed
-                    else f'k{t} = {{ path = "{rel}" }}'
-                )
-            tables.setdefault(kind, []).append(line)
-        for table, lines in tables.items():
-            body += f"\n[{table}]\n" + "\n".join(lines) + "\n"
-        files[f"{c.dir}/Cargo.toml"] = body
+        files[f"{c.dir}/Cargo.toml"] = _manifest(crates, i)
         entry = {
             "main": "src/main.rs",
             "table": "src/tool.rs",
@@ -153,6 +139,42 @@ def _lazy_files(crates: list[Lay], libs_glob: bool) -> dict[str, str]:
         files[f"{c.dir}/{entry}"] = "fn main() {}\n"
         files[f"{c.dir}/src/more.rs"] = "// more\n"
     return files
+
+
+def _manifest(crates: list[Lay], i: int) -> str:
+    """Crate i's manifest, its keys written in its style (the lazy reading finds `name` and
+    `path` keys in the text, however TOML lets them be written)."""
+    c = crates[i]
+    quoted = c.style == "quoted"
+    key = (lambda k: f'"{k}"') if quoted else (lambda k: k)
+    text = (lambda v: f"'{v}'") if quoted else (lambda v: f'"{v}"')
+    name = f'"\\u006b{i}"' if c.escaped else text(f"k{i}")  # \u006b is "k"
+    top, tables = [], []
+    if c.style == "dotted":
+        top += [f"package.{key('name')} = {name}", 'package.version = "0.1.0"']
+    else:
+        tables.append(f'[package]\n{key("name")} = {name}\nversion = "0.1.0"\n')
+    if c.bin == "table":
+        tables.append(f'[[bin]]\nname = "tool{i}"\npath = "src/tool.rs"\n')
+    by_kind: dict[str, list[str]] = {}
+    for t, kind, renamed, inherited in c.deps:
+        dep = f"r{t}" if renamed else f"k{t}"
+        if inherited:
+            dep = f"alias{t}" if renamed else f"k{t}"
+            fields = {"workspace": "true"}
+        else:
+            fields = {key("path"): text(posixpath.relpath(crates[t].dir, c.dir))}
+            if renamed:
+                fields = {"package": text(f"k{t}"), **fields}
+        if c.style == "dotted":
+            top += [f"{kind}.{dep}.{k} = {v}" for k, v in fields.items()]
+        elif c.style == "sub-tables":
+            tables.append(f"[{kind}.{dep}]\n" + "".join(f"{k} = {v}\n" for k, v in fields.items()))
+        else:
+            inline = ", ".join(f"{k} = {v}" for k, v in fields.items())
+            by_kind.setdefault(kind, []).append(f"{dep} = {{ {inline} }}")
+    tables += [f"[{kind}]\n" + "".join(f"{line}\n" for line in lines) for kind, lines in by_kind.items()]
+    return "".join(f"{line}\n" for line in top) + "\n".join(["", *tables])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

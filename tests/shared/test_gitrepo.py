@@ -148,6 +148,24 @@ def test_a_long_request_shared_by_two_processes_answers_in_order(mini: Repo) -> 
         objects.close()
 
 
+def test_a_stream_stopped_early_leaves_both_processes_answering(mini: Repo) -> None:
+    files = sorted(gitrepo.ls_tree(mini.path, "HEAD"))
+    names = [f"HEAD:{files[i % len(files)]}" for i in range(objects_module._SHARED * 2)]
+    want = gitrepo.batch(mini.path, names, contents=True)
+    objects = Objects(mini.path)
+    try:
+        stream = objects.stream(names)
+        first = [next(stream) for _ in range(objects_module._STRETCH + 3)]  # into the second stretch
+        with pytest.raises(RuntimeError, match="another one's answers"):
+            objects.get(["HEAD:Cargo.toml"])
+        stream.close()
+        assert [(o.oid, o.data) for o in first if o] == [want[n][::2] for n in names[: len(first)]]
+        again = objects.get(names[::-1])  # each process reads on from the end of its last answer
+        assert [(o.oid, o.kind, o.data) for o in again if o] == [want[n] for n in names[::-1]]
+    finally:
+        objects.close()
+
+
 def test_revisions_resolved_together_as_one_by_one(mini: Repo) -> None:
     first = mini.head()
     mini.write("svc/a/src/main.rs", "fn main() { }\n")
