@@ -83,6 +83,7 @@ class Lay:
     style: str = "inline"  # how its keys are written: inline tables, quoted, dotted, sub-tables
     shared: bool = True  # listed in [workspace.dependencies] (and only then inherited)
     bin: str = "main"  # main.rs, a [[bin]] table, src/bin/<name>.rs, or none (a library)
+    bin_name: str = "tool"  # a [[bin]] table's name: "tool<i>", or another crate's package name
 
 
 @st.composite
@@ -97,6 +98,7 @@ def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
         listed = None if parent == "extra" else draw(st.sampled_from(["plain", "slash", "glob"]))
         crates.append(Lay(f"{parent}/k{i}", listed, escaped=draw(st.booleans()) and i % 3 == 0))
         crates[-1].bin = draw(st.sampled_from(["main", "table", "bin-dir", "lib"]))
+        crates[-1].bin_name = f"k{draw(st.integers(0, i))}" if draw(st.booleans()) else f"tool{i}"
         crates[-1].style = draw(st.sampled_from(["inline", "quoted", "dotted", "sub-tables"]))
         crates[-1].shared = draw(st.booleans())
     for i, c in enumerate(crates):
@@ -155,7 +157,7 @@ def _manifest(crates: list[Lay], i: int) -> str:
     else:
         tables.append(f'[package]\n{key("name")} = {name}\nversion = "0.1.0"\n')
     if c.bin == "table":
-        tables.append(f'[[bin]]\nname = "tool{i}"\npath = "src/tool.rs"\n')
+        tables.append(f'[[bin]]\nname = "{c.bin_name}"\npath = "src/tool.rs"\n')
     by_kind: dict[str, list[str]] = {}
     for t, kind, renamed, inherited in c.deps:
         dep = f"r{t}" if renamed else f"k{t}"
@@ -196,8 +198,9 @@ def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], boo
         objects = Objects(repo.path)
         try:
             lazy = load(Snapshot.at(repo.path, repo.head(), objects=objects), "")
-            names = [*full.crates, "nope", "k99"]
+            names = [*full.crates, "nope", "k99", *(f"tool{i}" for i in range(len(crates)))]
             assert {n: lazy.crates.get(n) for n in names} == {n: full.crates.get(n) for n in names}
+            assert {n: lazy.is_member(n) for n in names} == {n: full.is_member(n) for n in names}
             dirs = [*full.by_dir, "libs", "extra", "libs/k0/src", "nowhere"]
             assert {d: lazy.by_dir.get(d) for d in dirs} == {d: full.by_dir.get(d) for d in dirs}
             paths = [f"{c.dir}/src/more.rs" for c in crates] + ["extra/x.rs", "top.rs"]
