@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,20 +42,32 @@ def environment(pin: tuple[Path, Path] | None = None) -> dict[str, str]:
 
 
 def run(repo: Path, args: Sequence[str], *, input: bytes | None = None, check: bool = True) -> bytes:
+    return started(repo, args, input=input, check=check)()
+
+
+def started(
+    repo: Path, args: Sequence[str], *, input: bytes | None = None, check: bool = True
+) -> Callable[[], bytes]:
+    """`run`, started now and waited for when its result is asked: git works meanwhile."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             ["git", "-C", str(repo), *args],
-            input=input,
-            capture_output=True,
+            stdin=subprocess.PIPE if input is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=environment(),
-            check=False,
         )
     except FileNotFoundError:
         raise BuildctlError("git is not installed or not on PATH", hint="install git and try again") from None
-    if check and proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise BuildctlError(f"git {' '.join(args[:2])} failed in {repo}: {err}")
-    return proc.stdout
+
+    def result() -> bytes:
+        out, err = proc.communicate(input)
+        if check and proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip()
+            raise BuildctlError(f"git {' '.join(args[:2])} failed in {repo}: {message}")
+        return out
+
+    return result
 
 
 def _ok(repo: Path, args: Sequence[str]) -> tuple[bool, bytes]:
@@ -170,9 +182,11 @@ _DIFF_OPTS = [
 ]
 
 
-def diff(repo: Path, base: str, head: str) -> list[Change]:
+def diff(repo: Path, base: str, head: str) -> Callable[[], list[Change]]:
+    """The changes from `base` to `head`, started now and read when asked for."""
     # Renames count both paths; `--no-renames` reports them as D + A, which is exactly that.
-    return _parse_name_status(run(repo, ["diff", *_DIFF_OPTS, base, head, "--"]))
+    out = started(repo, ["diff", *_DIFF_OPTS, base, head, "--"])
+    return lambda: _parse_name_status(out())
 
 
 def diff_worktree(repo: Path, base: str) -> list[Change]:

@@ -197,6 +197,20 @@ def _run(argv: Sequence[str] | None) -> None:
         environ=os.environ,
     )
     affected.run(app, opts, str(plain.get("format", "text")), echo)
+    if argv is None:  # the command line itself, not a caller in this process
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit 0 without the interpreter's teardown, which frees every object of the run one by
+    one (about 16 ms of 150 on 3,000 crates): nothing is left to close or write but the output,
+    flushed here. Where that fails, the usual exit says so, as it would have."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(0)
 
 
 def _str_or_none(value: str | bool | None) -> str | None:

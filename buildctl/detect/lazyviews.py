@@ -50,6 +50,8 @@ class Model(Protocol):
 
     def is_member(self, name: str) -> bool: ...
 
+    def read_ahead(self) -> None: ...
+
 
 def has_cycle(edges: Mapping[str, frozenset[str]], fresh: list[str], done: set[str]) -> bool:
     """A cycle through the crates explored since the last look (`fresh`, emptied), over the
@@ -152,6 +154,10 @@ class Crates(_View[Crate]):
     def mentioning(self, word: str) -> list[Crate]:
         model = self.model
         return settled(model, lambda: model.mentioning(word), lambda: list(model.full().crates.values()))
+
+    def read_ahead(self) -> None:
+        if not self.model.is_full:
+            self.model.read_ahead()
 
     def is_member(self, name: str) -> bool:
         model = self.model

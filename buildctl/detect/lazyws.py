@@ -64,6 +64,7 @@ class _Model:
         self._full: Workspace | None = None
         self._graph: CrateGraph | None = None
         self._members: list[str] | None = None
+        self._failed = False  # whether reading the members failed, leaving a partial reading
         self._member_set: frozenset[str] = frozenset()  # every crate's directory
         self._listed: list[str] = []  # the members `members` lists
         self._member_of: dict[str, bool] = {}  # crate directory -> whether a member (as the full model says)
@@ -132,9 +133,18 @@ class _Model:
 
     # --- the members, their manifests and what their text says ----------------------------------
 
+    def read_ahead(self) -> None:
+        """Read every manifest now, not at the first question; what goes wrong is said (or
+        settled by the full model) when a question needs the answer."""
+        with contextlib.suppress(Unsettled, BuildctlError):
+            self.members()
+
     def members(self) -> list[str]:
         """Every crate's directory: the members, and the path dependencies outside them."""
         if self._members is None:
+            if self._failed:
+                raise Unsettled  # once is enough: the full model answers instead
+            self._failed = True  # until the reading is whole
             members, globbed = lazymembers.find(self.snap, self.root, self.root_toml)
             self._member_of = dict.fromkeys(members, True)
             self._listed = self._index(members)
@@ -146,6 +156,7 @@ class _Model:
             self._member_set = frozenset(self._members)
             self._rank = {d: i for i, d in enumerate(self._members)}
             self._irregular = [d for d in self._members if d not in self._texts]
+            self._failed = False
         return self._members
 
     def _index(self, dirs: list[str]) -> list[str]:

@@ -29,11 +29,13 @@ class RangeOptions(NamedTuple):
 def _verdicts(
     cfg: WorkspaceMap, repo: Path, rng: ranges.Range, memo: Cache, touched: set[str], objects: Objects
 ) -> dict[str, Verdict]:
+    changes = rng.start_diff(repo)
     # Commits are read through `objects`, which makes their workspaces lazy (see lazyws).
     head_snap = (
         Snapshot.worktree(repo, memo) if rng.uncommitted else Snapshot.at(repo, rng.head, memo, objects)
     )
     head = Revision(head_snap, cfg.root)
+    head.read_ahead()  # the manifests, while git works out the diff
     base_sha = rng.base
 
     def base_revision() -> Revision | None:
@@ -41,7 +43,7 @@ def _verdicts(
 
     detector = Detector(cfg, head, base_revision)
     # With no range to compare, run() on no changes still validates the map against the workspace.
-    effects = detector.run(rng.changes(repo) if not rng.everything else [])
+    effects = detector.run(changes())
     touched.update(detector.touched)
     return {
         name: Verdict(e.build, e.deploy, tuple(e.reasons), tuple(e.chains)) for name, e in effects.items()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,12 +29,14 @@ class Range(NamedTuple):
     everything: str | None = None  # why every service is rebuilt
     uncommitted: bool = False
 
-    def changes(self, repo: Path) -> list[Change]:
-        if self.base is None:
-            return []
+    def start_diff(self, repo: Path) -> Callable[[], list[Change]]:
+        """The range's changes, from a git started now (the working tree's, when asked for)."""
+        base = self.base
+        if base is None or self.everything:
+            return list
         if self.uncommitted:
-            return gitrepo.diff_worktree(repo, self.base)
-        return gitrepo.diff(repo, self.base, self.head)
+            return lambda: gitrepo.diff_worktree(repo, base)
+        return gitrepo.diff(repo, base, self.head)
 
 
 def _event(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:

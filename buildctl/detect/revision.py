@@ -5,7 +5,7 @@ detection compares two, the build keys its caches on one, `init` and `check` jud
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -39,6 +39,17 @@ class Revision:
         if self._ws is None:
             self._ws = load_workspace(self.snap, self.root)
         return self._ws
+
+    def read_ahead(self) -> None:
+        """Read the workspace's manifests now (a commit's are read at the first question that
+        needs them), so that git works on them while it also works on something else. Errors
+        are said where an answer needs the workspace, as without this."""
+        try:
+            ahead: Callable[[], None] | None = getattr(self.ws.crates, "read_ahead", None)
+        except BuildctlError:
+            return
+        if ahead is not None:
+            ahead()
 
     @property
     def graph(self) -> CrateGraph:

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from buildctl.detect.graph import CrateGraph
 from buildctl.detect.objects import Objects
+from buildctl.detect.revision import Revision
 from buildctl.detect.snapshot import Snapshot
-from buildctl.detect.workspace import load, load_full
+from buildctl.detect.workspace import load_full
 from buildctl.errors import BuildctlError
 from tests.support.cargo import cargo_view, our_view
 from tests.support.cli import cli, fails, refused
@@ -87,7 +88,7 @@ class Lay:
 
 
 @st.composite
-def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
+def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool, bool]:
     crates: list[Lay] = []
     for i in range(draw(st.integers(2, 7))):
         where = draw(st.sampled_from(["libs", "svcs", "nested", "extra", "extra"]))
@@ -111,7 +112,7 @@ def lazy_layouts(draw: st.DrawFn) -> tuple[list[Lay], bool]:
                 else "dev-dependencies"
             )
             c.deps.append((t, kind, draw(st.booleans()), crates[t].shared and draw(st.booleans())))
-    return crates, draw(st.booleans())
+    return crates, draw(st.booleans()), draw(st.booleans())  # libs/* listed; the manifests read ahead
 
 
 def _lazy_files(crates: list[Lay], libs_glob: bool) -> dict[str, str]:
@@ -181,11 +182,11 @@ def _manifest(crates: list[Lay], i: int) -> str:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lazy_layouts())
-def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], bool]) -> None:
+def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], bool, bool]) -> None:
     """Every question detection asks, answered lazily (one crate at a time, from the manifests'
     text) and by the full model: crates by name, by directory, the owner of a path, the chains up
     from each crate, and all of them at once."""
-    crates, libs_glob = layout
+    crates, libs_glob, ahead = layout
     with tempfile.TemporaryDirectory() as tmp:
         repo = Repo.init(Path(tmp) / "ws")
         for path, text in _lazy_files(crates, libs_glob).items():
@@ -197,7 +198,10 @@ def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], boo
             return  # a layout cargo refuses: the full model says so, and so does the lazy one
         objects = Objects(repo.path)
         try:
-            lazy = load(Snapshot.at(repo.path, repo.head(), objects=objects), "")
+            head = Revision(Snapshot.at(repo.path, repo.head(), objects=objects), "")
+            if ahead:
+                head.read_ahead()
+            lazy = head.ws
             names = [*full.crates, "nope", "k99", *(f"tool{i}" for i in range(len(crates)))]
             assert {n: lazy.crates.get(n) for n in names} == {n: full.crates.get(n) for n in names}
             assert {n: lazy.is_member(n) for n in names} == {n: full.is_member(n) for n in names}
@@ -213,3 +217,20 @@ def test_the_lazy_reading_answers_as_the_full_model(layout: tuple[list[Lay], boo
             assert dict(lazy.by_dir) == dict(full.by_dir)
         finally:
             objects.close()
+
+
+def test_a_reading_ahead_that_fails_leaves_the_error_to_the_first_question(mini: Repo) -> None:
+    mini.write("Cargo.toml", mini.read("Cargo.toml").replace('"svc/b/nested"]', '"svc/b/nested", "none/*"]'))
+    mini.commit()
+    with pytest.raises(BuildctlError) as full:
+        load_full(Snapshot.at(mini.path, "HEAD"), "")
+    objects = Objects(mini.path)
+    try:
+        head = Revision(Snapshot.at(mini.path, mini.head(), objects=objects), "")
+        head.read_ahead()  # says nothing
+        with pytest.raises(BuildctlError) as lazy:
+            head.ws.crates.get("util")
+        assert str(lazy.value) == str(full.value)
+        assert "member 'none/*' matches no directory with a Cargo.toml" in str(lazy.value)
+    finally:
+        objects.close()
