@@ -123,13 +123,13 @@ def _late_super_table(text: str) -> bool:
     headers = _HEADERS.findall(text)
     if not any("." in h for h in headers):
         return False
-    seen: list[tuple[str, ...]] = []
+    supers: set[KeyPath] = set()  # the super-tables of every table whose header came so far
     for header in headers:
         quoted = "'" in header or '"' in header or " " in header or "\t" in header
         parts = tuple(_split_dotted(header)) if quoted else tuple(header.split("."))
-        if any(len(p) > len(parts) and p[: len(parts)] == parts for p in seen):
+        if parts in supers:
             return True
-        seen.append(parts)
+        supers.update(parts[:i] for i in range(1, len(parts)))
     return False
 
 

@@ -166,17 +166,16 @@ class _Model:
         self._words = None  # an index of the words of fewer manifests than there now are
         by_target, all_names = self._by_target, self._names
         by_parent: dict[str, dict[bytes, str]] = {}
-        kept, irregular = [], []
+        kept = []
         # Text only, while the stream runs: reading more of the tree has to wait for its end.
+        # Each text is taken for plain; those that are not (rare) are parsed after, and what
+        # their text seemed to say is replaced, or stays as the superset it is.
         files = self.snap.stream(manifest_of(d) for d in dirs)
         for d, (_, text) in zip(dirs, files, strict=True):
             if text is None:
                 del self._member_of[d]
                 continue
             kept.append(d)
-            if not manifest_text.plain(text):
-                irregular.append(d)
-                continue
             self._texts[d] = text
             names = self._dir_names.setdefault(d, set())
             for raw in manifest_text.names(text):
@@ -202,7 +201,11 @@ class _Model:
                     by_target[target] = {d}
                 else:
                     users.add(d)
+        irregular: list[str] = []
+        if not manifest_text.plain(b"\n".join(self._texts[d] for d in kept)):  # one look at all
+            irregular = [d for d in kept if not manifest_text.plain(self._texts[d])]
         for d in irregular:
+            del self._texts[d]
             crate = self._raw(d)
             all_names.setdefault(crate.name, []).append(d)
             self._dir_names[d] = {crate.name}
