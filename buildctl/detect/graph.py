@@ -39,16 +39,20 @@ class CrateGraph:
         if lazy is not None:
             graph: CrateGraph = lazy()
             return graph
-        deps: dict[str, set[str]] = {name: set() for name in ws.crates}
-        dev: dict[str, set[str]] = {name: set() for name in ws.crates}
-        rdeps: dict[str, set[str]] = {name: set() for name in ws.crates}
-        for crate in ws.crates.values():
-            for dep in crate.path_deps(include_dev=True):
-                if dep.kind == "dev":
-                    dev[crate.name].add(dep.package)
-                else:
-                    deps[crate.name].add(dep.package)
-                    rdeps[dep.package].add(crate.name)
+        known = getattr(ws.crates, "path_edges", None)  # a cached model has them without its crates
+        if known is not None:
+            known_deps, known_dev = known()
+            deps = known_deps  # nobody changes them: only the dev sets are trimmed below
+            dev = {name: set(found) for name, found in known_dev.items()}
+        else:
+            deps, dev = {name: set() for name in ws.crates}, {name: set() for name in ws.crates}
+            for crate in ws.crates.values():
+                for dep in crate.path_deps(include_dev=True):
+                    (dev if dep.kind == "dev" else deps)[crate.name].add(dep.package)
+        rdeps: dict[str, set[str]] = {name: set() for name in deps}
+        for name, needs in deps.items():
+            for dep in needs:
+                rdeps[dep].add(name)
         # Building a crate needs its dev-dependency only for tests, so dev edges are kept apart.
         for name in dev:
             dev[name] -= deps[name]
@@ -58,6 +62,17 @@ class CrateGraph:
         return graph
 
     def check_acyclic(self, ws: Workspace) -> None:
+        # Peeling off crates that need none left (no sorting): every crate goes when there is no
+        # cycle. Only a cycle needs the walk below, which names the same one on every run.
+        needs = {name: len(deps) for name, deps in self.deps.items()}
+        ready = [name for name, n in needs.items() if not n]
+        for name in ready:  # grows as it goes
+            for user in self.dependents.get(name, ()):
+                needs[user] -= 1
+                if not needs[user]:
+                    ready.append(user)
+        if len(ready) == len(needs):
+            return
         state: dict[str, int] = {}  # 1 = on the stack, 2 = done
         for start in sorted(self.deps):
             if start in state:
