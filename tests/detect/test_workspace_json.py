@@ -47,3 +47,23 @@ def test_the_key_is_the_manifests_blob_ids(tmp_path: Path) -> None:
     assert before is not None and after is not None and before != after
     assert model_key(Snapshot.at(repo.path, repo.head()), "") is None  # no cache, no key
     assert model_key(Snapshot.worktree(repo.path, cache), "") is None  # no blob ids
+
+
+def test_an_entry_of_another_shape_is_derived_again(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    derived = load_full(Snapshot.at(repo.path, repo.head()), "")
+    cache = Cache(tmp_path / "cache")
+    key = model_key(Snapshot.at(repo.path, repo.head(), cache), "")
+    assert key is not None
+    good = to_json(derived)
+    for row_edit in (
+        lambda row: row.__setitem__(2, "yes"),  # member is no bool
+        lambda row: row.__setitem__(5, [["k", "p", "normal", None, False]]),  # a dependency short of a field
+        lambda row: row.pop(),
+    ):
+        bad = to_json(derived)
+        row_edit(bad["crates"][0])
+        cache.put_model(key, bad)
+        again = load_full(Snapshot.at(repo.path, repo.head(), Cache(tmp_path / "cache")), "")
+        assert again == derived
+        assert Cache(tmp_path / "cache").get_model(key) == good  # and written again
