@@ -37,7 +37,7 @@ def find(snap: Snapshot, root: str, root_toml: Mapping[str, Any]) -> tuple[list[
         full = join(root, pattern)
         if _has_glob(pattern):
             hits = _glob(snap, full)
-            kept = [h for h in hits if not _is_excluded(h, excluded)]
+            kept = [h for h in hits if not _is_excluded(h, excluded)] if excluded else hits
             if kept:
                 globbed.append(kept)
                 found.update(kept)

@@ -164,36 +164,38 @@ class _Model:
         its `path` strings leads, as git hands them over; the directories with one (the others
         are no crates: a glob matched them)."""
         self._words = None  # an index of the words of fewer manifests than there now are
-        by_target, all_names = self._by_target, self._names
+        by_target, all_names, texts, dir_names = self._by_target, self._names, self._texts, self._dir_names
+        names_in, paths_in, resolve = manifest_text.names, manifest_text.paths, self.loader.resolve
         by_parent: dict[str, dict[bytes, str]] = {}
         kept = []
         # Text only, while the stream runs: reading more of the tree has to wait for its end.
         # Each text is taken for plain; those that are not (rare) are parsed after, and what
         # their text seemed to say is replaced, or stays as the superset it is.
-        files = self.snap.stream(manifest_of(d) for d in dirs)
-        for d, (_, text) in zip(dirs, files, strict=True):
+        for d, text in zip(dirs, self.snap.stream_data(manifest_of(d) for d in dirs), strict=True):
             if text is None:
                 del self._member_of[d]
                 continue
             kept.append(d)
-            self._texts[d] = text
-            names = self._dir_names.setdefault(d, set())
-            for raw in manifest_text.names(text):
-                name = raw.decode("utf-8", "surrogateescape")
-                all_names.setdefault(name, []).append(d)
-                names.add(name)
+            texts[d] = text
+            names = dir_names[d] = {raw.decode("utf-8", "surrogateescape") for raw in names_in(text)}
             if not names:
                 raise Unsettled  # a crate without a package name: an error the full model says
+            for name in names:
+                holders = all_names.get(name)
+                if holders is None:
+                    all_names[name] = [d]
+                else:
+                    holders.append(d)
             # `../x` leads to one place from every crate of one parent directory (the root's
             # parent is none: its key is "", which no other crate's is)
             parent = d.rpartition("/")[0] + "/" if d else ""
             near = by_parent.get(parent)
             if near is None:
                 near = by_parent[parent] = {}
-            for value in manifest_text.paths(text):
+            for value in paths_in(text):
                 target = near.get(value)  # only `../` strings are kept there
                 if target is None:
-                    target = self.loader.resolve(d, value.decode("utf-8", "surrogateescape"))
+                    target = resolve(d, value.decode("utf-8", "surrogateescape"))
                     if value.startswith(b"../"):
                         near[value] = target
                 users = by_target.get(target)

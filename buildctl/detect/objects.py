@@ -12,10 +12,8 @@ import contextlib
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from threading import Thread
 
 from buildctl import gitrepo
 from buildctl.errors import BuildctlError
@@ -87,11 +85,10 @@ class _Batch:
             found.extend(self.read() for _ in chunk)
         return found
 
-    def ask_many(self, names: Sequence[str]) -> Iterator[Object | None]:
-        """A long request written by a thread while this one reads the answers: git never waits
-        for the next chunk, nor this process for git's answer to it. Git starts on it now; each
-        answer is handed over as it is read, so the caller's work on one overlaps git's on the
-        next. Every answer is read even if the caller stops early: the process stays ready."""
+    def send(self, names: Sequence[str]) -> Callable[[], None]:
+        """Send a long request now (git starts on it) and return what waits for its writing to
+        end: a thread writes what the pipe cannot hold at once, so git never waits for the next
+        chunk while this process reads the answers to the last."""
         import threading
 
         failed: list[BaseException] = []
@@ -104,34 +101,20 @@ class _Batch:
             except (BrokenPipeError, OSError) as exc:
                 failed.append(exc)
 
-        # git has read every name it was sent before this request: its pipe is empty
-        writer = None if len(request) <= self.room else threading.Thread(target=write, daemon=True)
-        if writer is None:
+        if len(request) <= self.room:  # git has read every name sent before: its pipe is empty
             write()
+            writer = None
         else:
+            writer = threading.Thread(target=write, daemon=True)
             writer.start()
-        return self._answers(len(names), writer, failed)
 
-    def _answers(
-        self, left: int, writer: Thread | None, failed: list[BaseException]
-    ) -> Iterator[Object | None]:
-        try:
-            while left:
-                found = self.read()
-                left -= 1
-                yield found
-        except BuildctlError:
-            left = 0  # git is gone: nothing more to read
-            raise
-        finally:
-            try:
-                for _ in range(left):
-                    self.read()
-            finally:
-                if writer is not None:
-                    writer.join()
-        if failed:
-            raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
+        def written() -> None:
+            if writer is not None:
+                writer.join()
+            if failed:
+                raise BuildctlError(f"git cat-file stopped answering in {self.repo}")
+
+        return written
 
     def _widen(self) -> None:
         """Pipes that hold a long request and its answer whole, where the system allows (Linux):
@@ -157,9 +140,12 @@ class _Batch:
         data = self.out.read(int(size) + 1)[:-1]
         return Object(oid.decode(), kind.decode(), data)
 
-    def close(self) -> None:
+    def end_input(self) -> None:
         with contextlib.suppress(BrokenPipeError):
             self.stdin.close()
+
+    def close(self) -> None:
+        self.end_input()
         self.out.close()
         self.proc.wait()
 
@@ -203,23 +189,38 @@ class Objects:
             yield from main.ask(names)
             return
         if len(names) < _SHARED:
-            yield from main.ask_many(names)
-            return
-        if self._helper is None:
-            self._helper = _Batch(self.repo)
-        # Every other stretch of the request goes to a second process. Both gits work at once,
-        # each writing its answers into its pipe (wide enough to hold them) while this process
-        # reads the stretches in turn: no thread reads, and the caller's work overlaps git's.
-        stretches = [names[i : i + _STRETCH] for i in range(0, len(names), _STRETCH)]
-        first = main.ask_many([n for s in stretches[0::2] for n in s])
-        second = self._helper.ask_many([n for s in stretches[1::2] for n in s])
+            batches, requests, stretches = [main], [list(names)], [(0, len(names))]
+        else:
+            if self._helper is None:
+                self._helper = _Batch(self.repo)
+            # Every other stretch of the request goes to a second process. Both gits work at
+            # once, each writing its answers into its pipe (wide enough to hold them) while this
+            # process reads the stretches in turn: no thread reads, and the caller's work on one
+            # answer overlaps git's on the next.
+            batches = [main, self._helper]
+            requests = [[n for i, n in enumerate(names) if i // _STRETCH % 2 == k] for k in (0, 1)]
+            starts = range(0, len(names), _STRETCH)
+            stretches = [(j % 2, len(names[i : i + _STRETCH])) for j, i in enumerate(starts)]
+        sent = [batch.send(request) for batch, request in zip(batches, requests, strict=True)]
+        left = [len(request) for request in requests]
         try:
-            for i, stretch in enumerate(stretches):
-                yield from islice(second if i % 2 else first, len(stretch))
+            for k, count in stretches:
+                read = batches[k].read
+                for _ in range(count):
+                    found = read()
+                    left[k] -= 1
+                    yield found
+        except BuildctlError:
+            left = [0] * len(batches)  # git is gone: nothing more to read
+            raise
         finally:
-            for rest in (first, second):
-                for _ in rest:  # left by an early stop: each process must end its answer
-                    pass
+            try:
+                for k, batch in enumerate(batches):
+                    for _ in range(left[k]):  # an early stop: each process must end its answer
+                        batch.read()
+            finally:
+                for written in sent:
+                    written()
 
     def one(self, name: str) -> Object | None:
         return self.get([name])[0]
@@ -254,9 +255,11 @@ class Objects:
         return ancestor in todo
 
     def close(self) -> None:
-        for batch in (self._main, self._helper):
-            if batch is not None:
-                batch.close()
+        batches = [b for b in (self._main, self._helper) if b is not None]
+        for batch in batches:  # each git ends on its own input's end: both at once
+            batch.end_input()
+        for batch in batches:
+            batch.close()
         self._main = self._helper = None
 
 

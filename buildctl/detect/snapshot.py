@@ -24,6 +24,7 @@ from buildctl.errors import BuildctlError
 
 CARGO_FILE = re.compile(r"(?:^|/)(?:Cargo\.toml|Cargo\.lock|src/main\.rs|src/lib\.rs|src/bin/.*)$")
 CARGO_NAMES = (b"Cargo.toml", b"Cargo.lock", b"src/main.rs", b"src/lib.rs")
+_UNREAD = ("", b"")  # no blob's (id, bytes): a path not read yet
 
 
 class Snapshot:
@@ -194,18 +195,26 @@ class Snapshot:
         as git answers: the caller works on one file while git reads the next. Nothing else may
         be read until the stream ends."""
         paths = list(dict.fromkeys(paths))
-        todo = [p for p in paths if p not in self._blobs]
-        answers: Iterator[tuple[str, bytes] | None] = iter(())
+        return zip(paths, self.stream_data(paths), strict=True)
+
+    def stream_data(self, paths: Iterable[str]) -> Iterator[bytes | None]:
+        """`stream` for distinct `paths`, the bytes alone."""
+        paths = list(paths)
+        blobs = self._blobs
+        todo = [p for p in paths if p not in blobs]
+        objects: Iterator[Object | None] = iter(())
         if todo and self.rev is None:
             self._read_worktree(todo)
+        elif todo and self.objects is not None:
+            objects = self.objects.stream(self._names_for(todo))
         elif todo:
-            answers = self._answers(self._names_for(todo))
-        blobs = self._blobs
+            self._batch(todo)
         for p in paths:
-            if p not in blobs:  # the next answer is this file's
-                blobs[p] = next(answers)
-            hit = blobs[p]
-            yield p, None if hit is None else hit[1]
+            hit = blobs.get(p, _UNREAD)
+            if hit is _UNREAD:  # the next answer is this file's
+                obj = next(objects)
+                hit = blobs[p] = (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
+            yield None if hit is None else hit[1]
 
     def _read_worktree(self, paths: list[str]) -> None:
         for p in paths:
@@ -231,15 +240,15 @@ class Snapshot:
                 names.append(self._object_name(p))
         return names
 
-    def _answers(self, names: list[str]) -> Iterator[tuple[str, bytes] | None]:
-        if self.objects is not None:
-            for obj in self.objects.stream(names):
-                yield (obj.oid, obj.data) if obj is not None and obj.kind == "blob" else None
-            return
+    def _batch(self, paths: list[str]) -> None:
+        """Read `paths` with a `cat-file` of their own (a snapshot without an `Objects` session)."""
+        names = self._names_for(paths)
         found = gitrepo.batch(self.repo, names, contents=True)
-        for name in names:
-            hit = found.get(name)
-            yield (hit[0], hit[2]) if hit is not None and hit[1] == "blob" else None
+        asked = iter(names)
+        for p in paths:
+            if p not in self._blobs:
+                hit = found.get(next(asked))
+                self._blobs[p] = (hit[0], hit[2]) if hit is not None and hit[1] == "blob" else None
 
     def _object_name(self, path: str) -> str:
         """`<tree id>:<rest>` from the nearest directory whose tree id is known, else
