@@ -171,7 +171,7 @@ class _Model:
         # Text only, while the stream runs: reading more of the tree has to wait for its end.
         # Each text is taken for plain; those that are not (rare) are parsed after, and what
         # their text seemed to say is replaced, or stays as the superset it is.
-        for d, text in zip(dirs, self.snap.stream_data(manifest_of(d) for d in dirs), strict=True):
+        for d, text in zip(dirs, self.snap.stream(manifest_of(d) for d in dirs), strict=True):
             if text is None:
                 del self._member_of[d]
                 continue

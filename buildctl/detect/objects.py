@@ -9,6 +9,7 @@ instead of once per question is most of what a cold run on a small workspace can
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +26,7 @@ COMMIT_MODE = b"160000"  # a submodule pointer
 _CHUNK = 4096
 _READ_BUFFER = 1 << 16  # 3,000 manifests: a few dozen reads, not hundreds
 _SHARED = 512  # objects in a request that a second process shares (it costs a git start)
+_CORES_FOR_TWO = 3  # two gits and this process, each on a core of its own
 _STRETCH = 128  # names in a row that one process answers, when two share a request
 _WIDE_PIPE = 1 << 20  # what Linux lets any process have (/proc/sys/fs/pipe-max-size)
 # `<mode> <name>\0<raw id>`; one pattern per id length (SHA-1, SHA-256)
@@ -167,11 +169,11 @@ class Objects:
 
     def get(self, names: Sequence[str]) -> list[Object | None]:
         """Each name's object, or None where git finds none (or only an ambiguous prefix)."""
-        return list(self.stream(names))
+        return list(self.stream(names, alongside=False))
 
-    def stream(self, names: Sequence[str]) -> Iterator[Object | None]:
-        """`get`, one object at a time as git answers: the caller works on each while git reads
-        the next. No other request may be made until the stream ends."""
+    def stream(self, names: Sequence[str], *, alongside: bool = True) -> Iterator[Object | None]:
+        """`get`, one object at a time as git answers: with `alongside`, the caller works on
+        each while git reads the next. No other request may be made until the stream ends."""
         if any("\n" in n for n in names):
             raise BuildctlError("a path with a newline cannot be looked up through cat-file --batch")
         if self._streaming:
@@ -180,15 +182,17 @@ class Objects:
         assert self._main is not None
         self._streaming = True
         try:
-            yield from self._answers(self._main, names)
+            yield from self._answers(self._main, names, alongside)
         finally:
             self._streaming = False
 
-    def _answers(self, main: _Batch, names: Sequence[str]) -> Iterator[Object | None]:
+    def _answers(self, main: _Batch, names: Sequence[str], alongside: bool) -> Iterator[Object | None]:
         if sum(len(n) + 1 for n in names) <= _CHUNK:
             yield from main.ask(names)
             return
-        if len(names) < _SHARED:
+        # A second git costs a start and a core: worth it for a long request, where a core is
+        # free for it (this process takes one while it works alongside git).
+        if len(names) < _SHARED or (alongside and _cores() < _CORES_FOR_TWO):
             batches, requests, stretches = [main], [list(names)], [(0, len(names))]
         else:
             if self._helper is None:
@@ -261,6 +265,14 @@ class Objects:
         for batch in batches:
             batch.close()
         self._main = self._helper = None
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def parse_tree(data: bytes, raw_len: int) -> Tree:

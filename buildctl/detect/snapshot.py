@@ -187,18 +187,13 @@ class Snapshot:
 
     def fetch(self, paths: Iterable[str]) -> None:
         """Read many files in one go (later `read`s of them are free)."""
-        for _ in self.stream(paths):
+        for _ in self.stream(dict.fromkeys(paths), alongside=False):
             pass
 
-    def stream(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-        """Each of `paths` with its bytes (None: no such file), read in one go and handed over
-        as git answers: the caller works on one file while git reads the next. Nothing else may
-        be read until the stream ends."""
-        paths = list(dict.fromkeys(paths))
-        return zip(paths, self.stream_data(paths), strict=True)
-
-    def stream_data(self, paths: Iterable[str]) -> Iterator[bytes | None]:
-        """`stream` for distinct `paths`, the bytes alone."""
+    def stream(self, paths: Iterable[str], *, alongside: bool = True) -> Iterator[bytes | None]:
+        """The bytes of each of `paths` (distinct; None: no such file), read in one go and
+        handed over as git answers: with `alongside`, the caller works on one file while git
+        reads the next. Nothing else may be read until the stream ends."""
         paths = list(paths)
         blobs = self._blobs
         todo = [p for p in paths if p not in blobs]
@@ -206,7 +201,7 @@ class Snapshot:
         if todo and self.rev is None:
             self._read_worktree(todo)
         elif todo and self.objects is not None:
-            objects = self.objects.stream(self._names_for(todo))
+            objects = self.objects.stream(self._names_for(todo), alongside=alongside)
         elif todo:
             self._batch(todo)
         for p in paths:
