@@ -3,12 +3,13 @@ kustomization deploys), and a plain `affected` command line, read without click.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import buildctl.cli as cli_main
-from tests.support.cli import affected, run
+from tests.support.cli import affected, run, shell
 from tests.support.git import Repo
 
 
@@ -153,6 +154,30 @@ def test_a_plain_affected_answers_as_through_click(mini: Repo, tmp_path: Path) -
             "<<"
         )  # the same outputs, each with its own delimiter
         assert outputs[0][2] == outputs[1][2]
+
+
+def test_the_console_script_exits_after_a_plain_affected_with_its_output_whole(
+    mini: Repo, tmp_path: Path
+) -> None:
+    """The console script skips the interpreter's teardown once a plain `affected` has written
+    its output: stdout, the step outputs and the summary are all there, and the exit is 0."""
+    base = mini.head()
+    mini.write("libs/util/src/lib.rs", "pub fn util() { }\n")
+    mini.commit()
+    out, summary = tmp_path / "output", tmp_path / "summary.md"
+    command = (
+        f"GITHUB_OUTPUT={out} GITHUB_STEP_SUMMARY={summary} buildctl affected --base {base} --format github"
+    )
+    proc = shell(command, mini.path, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    gha = {
+        "GITHUB_OUTPUT": str(tmp_path / "in-process"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "in-process.md"),
+    }
+    expected = run(["--repo", str(mini.path), "affected", "--base", base, "--format", "github"], env=gha)
+    assert proc.stdout == expected.stdout and json.loads(proc.stdout)["build"]
+    assert out.read_text().count("<<") == (tmp_path / "in-process").read_text().count("<<")
+    assert summary.read_text() == (tmp_path / "in-process.md").read_text()
 
 
 @pytest.mark.parametrize(
