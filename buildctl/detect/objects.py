@@ -147,9 +147,13 @@ class _Batch:
             self.stdin.close()
 
     def close(self) -> None:
+        """End git; it is waited for by a thread of its own (its exit takes a few milliseconds
+        this process need not spend: it has read every answer)."""
+        import threading
+
         self.end_input()
         self.out.close()
-        self.proc.wait()
+        threading.Thread(target=self.proc.wait, daemon=True).start()
 
 
 class Objects:

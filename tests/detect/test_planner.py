@@ -3,13 +3,14 @@ kustomization deploys), and a plain `affected` command line, read without click.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
 import buildctl.cli as cli_main
-from tests.support.cli import affected, run, shell
+from tests.support.cli import affected, run, run_main, shell
 from tests.support.git import Repo
 
 
@@ -154,6 +155,24 @@ def test_a_plain_affected_answers_as_through_click(mini: Repo, tmp_path: Path) -
             "<<"
         )  # the same outputs, each with its own delimiter
         assert outputs[0][2] == outputs[1][2]
+
+
+def test_a_caller_in_this_process_keeps_its_garbage_collector(
+    mini: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain `affected` runs without the cyclic collector; a caller of `main` gets it back.
+    (click is replaced by a fault here only to prove the plain reading ran.)"""
+
+    def not_plain(args: object) -> None:
+        raise AssertionError(f"read through click: {args}")
+
+    monkeypatch.setattr(cli_main, "_click_main", not_plain)
+    assert gc.isenabled()
+    assert run_main(capsys, "--repo", str(mini.path), "affected", "--format", "json")[0] == 0
+    assert gc.isenabled()
+    code, _, err = run_main(capsys, "--repo", str(mini.path), "affected", "--base", "no-such-revision")
+    assert code == 1 and "no-such-revision" in err
+    assert gc.isenabled()
 
 
 def test_the_console_script_exits_after_a_plain_affected_with_its_output_whole(
