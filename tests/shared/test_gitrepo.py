@@ -148,6 +148,30 @@ def test_a_long_request_shared_by_two_processes_answers_in_order(mini: Repo) -> 
         objects.close()
 
 
+@pytest.mark.parametrize("alongside", [False, True])
+def test_where_pipes_cannot_be_widened_a_thread_writes_a_long_request(
+    mini: Repo, monkeypatch: pytest.MonkeyPatch, alongside: bool
+) -> None:
+    """Outside Linux no pipe holds a long request whole: a thread writes it while the answers
+    are read. The narrow pipes are a fake (this machine's widen), standing for such a system."""
+
+    def narrow(batch: objects_module._Batch) -> None:
+        batch.room = objects_module._CHUNK
+
+    monkeypatch.setattr(objects_module._Batch, "_widen", narrow)
+    files = sorted(gitrepo.ls_tree(mini.path, "HEAD"))
+    names = [f"HEAD:{files[i % len(files)]}" for i in range(4000)]
+    assert sum(len(n) + 1 for n in names) > 1 << 16  # more than a pipe holds, both ways
+    want = gitrepo.batch(mini.path, names, contents=True)
+    objects = Objects(mini.path)
+    try:
+        got = list(objects.stream(names, alongside=alongside))
+        assert [(o.oid, o.kind, o.data) for o in got if o] == [want[n] for n in names]
+        assert objects.one("HEAD:Cargo.toml") is not None  # and git answers on
+    finally:
+        objects.close()
+
+
 def test_a_stream_stopped_early_leaves_both_processes_answering(mini: Repo) -> None:
     files = sorted(gitrepo.ls_tree(mini.path, "HEAD"))
     names = [f"HEAD:{files[i % len(files)]}" for i in range(objects_module._SHARED * 2)]
