@@ -171,38 +171,40 @@ class _Model:
         # Text only, while the stream runs: reading more of the tree has to wait for its end.
         # Each text is taken for plain; those that are not (rare) are parsed after, and what
         # their text seemed to say is replaced, or stays as the superset it is.
-        for d, text in zip(dirs, self.snap.stream(manifest_of(d) for d in dirs), strict=True):
-            if text is None:
-                del self._member_of[d]
-                continue
-            kept.append(d)
-            texts[d] = text
-            names = dir_names[d] = {raw.decode("utf-8", "surrogateescape") for raw in names_in(text)}
-            if not names:
-                raise Unsettled  # a crate without a package name: an error the full model says
-            for name in names:
-                holders = all_names.get(name)
-                if holders is None:
-                    all_names[name] = [d]
-                else:
-                    holders.append(d)
-            # `../x` leads to one place from every crate of one parent directory (the root's
-            # parent is none: its key is "", which no other crate's is)
-            parent = d.rpartition("/")[0] + "/" if d else ""
-            near = by_parent.get(parent)
-            if near is None:
-                near = by_parent[parent] = {}
-            for value in paths_in(text):
-                target = near.get(value)  # only `../` strings are kept there
-                if target is None:
-                    target = resolve(d, value.decode("utf-8", "surrogateescape"))
-                    if value.startswith(b"../"):
-                        near[value] = target
-                users = by_target.get(target)
-                if users is None:
-                    by_target[target] = {d}
-                else:
-                    users.add(d)
+        # Closed on any way out (an Unsettled included): git must end its answer before the next.
+        with contextlib.closing(self.snap.stream(manifest_of(d) for d in dirs)) as files:
+            for d, text in zip(dirs, files, strict=True):
+                if text is None:
+                    del self._member_of[d]
+                    continue
+                kept.append(d)
+                texts[d] = text
+                names = dir_names[d] = {raw.decode("utf-8", "surrogateescape") for raw in names_in(text)}
+                if not names:
+                    raise Unsettled  # a crate without a package name: an error the full model says
+                for name in names:
+                    holders = all_names.get(name)
+                    if holders is None:
+                        all_names[name] = [d]
+                    else:
+                        holders.append(d)
+                # `../x` leads to one place from every crate of one parent directory (the root's
+                # parent is none: its key is "", which no other crate's is)
+                parent = d.rpartition("/")[0] + "/" if d else ""
+                near = by_parent.get(parent)
+                if near is None:
+                    near = by_parent[parent] = {}
+                for value in paths_in(text):
+                    target = near.get(value)  # only `../` strings are kept there
+                    if target is None:
+                        target = resolve(d, value.decode("utf-8", "surrogateescape"))
+                        if value.startswith(b"../"):
+                            near[value] = target
+                    users = by_target.get(target)
+                    if users is None:
+                        by_target[target] = {d}
+                    else:
+                        users.add(d)
         irregular: list[str] = []
         if not manifest_text.plain(b"\n".join(self._texts[d] for d in kept)):  # one look at all
             irregular = [d for d in kept if not manifest_text.plain(self._texts[d])]

@@ -158,7 +158,7 @@ class _Batch:
 
 class Objects:
     """`cat-file --batch`, started on first use; `close()` ends it. A long request is shared
-    with a second process: git reads one object at a time, and a runner has cores to spare."""
+    with a second process where a core is free for it: git reads one object at a time."""
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +190,7 @@ class Snapshot:
         for _ in self.stream(dict.fromkeys(paths), alongside=False):
             pass
 
-    def stream(self, paths: Iterable[str], *, alongside: bool = True) -> Iterator[bytes | None]:
+    def stream(self, paths: Iterable[str], *, alongside: bool = True) -> Generator[bytes | None, None, None]:
         """The bytes of each of `paths` (distinct; None: no such file), read in one go and
         handed over as git answers: with `alongside`, the caller works on one file while git
         reads the next. Nothing else may be read until the stream ends."""
