@@ -120,11 +120,8 @@ def _late_super_table(text: str) -> bool:
     text = "\n" + text
     if _DOTTED_HEADER.search(text) is None:
         return False  # no header names a sub-table (one search: most manifests end here)
-    headers = _HEADERS.findall(text)
-    if not any("." in h for h in headers):
-        return False
     supers: set[KeyPath] = set()  # the super-tables of every table whose header came so far
-    for header in headers:
+    for header in _HEADERS.findall(text):
         quoted = "'" in header or '"' in header or " " in header or "\t" in header
         parts = tuple(_split_dotted(header)) if quoted else tuple(header.split("."))
         if parts in supers:

@@ -142,16 +142,13 @@ class _Batch:
         data = self.out.read(int(size) + 1)[:-1]
         return Object(oid.decode(), kind.decode(), data)
 
-    def end_input(self) -> None:
-        with contextlib.suppress(BrokenPipeError):
-            self.stdin.close()
-
     def close(self) -> None:
         """End git; it is waited for by a thread of its own (its exit takes a few milliseconds
         this process need not spend: it has read every answer)."""
         import threading
 
-        self.end_input()
+        with contextlib.suppress(BrokenPipeError):
+            self.stdin.close()
         self.out.close()
         threading.Thread(target=self.proc.wait, daemon=True).start()
 
@@ -263,11 +260,9 @@ class Objects:
         return ancestor in todo
 
     def close(self) -> None:
-        batches = [b for b in (self._main, self._helper) if b is not None]
-        for batch in batches:  # each git ends on its own input's end: both at once
-            batch.end_input()
-        for batch in batches:
-            batch.close()
+        for batch in (self._main, self._helper):
+            if batch is not None:
+                batch.close()  # waits for nothing: both gits end at once
         self._main = self._helper = None
 
 

@@ -36,6 +36,7 @@ def _verdicts(
     )
     head = Revision(head_snap, cfg.root)
     head.read_ahead()  # the manifests, while git works out the diff
+    changed = changes()  # waited for before anything else can fail: no git is left unwaited
     base_sha = rng.base
 
     def base_revision() -> Revision | None:
@@ -43,7 +44,7 @@ def _verdicts(
 
     detector = Detector(cfg, head, base_revision)
     # With no range to compare, run() on no changes still validates the map against the workspace.
-    effects = detector.run(changes())
+    effects = detector.run(changed)
     touched.update(detector.touched)
     return {
         name: Verdict(e.build, e.deploy, tuple(e.reasons), tuple(e.chains)) for name, e in effects.items()

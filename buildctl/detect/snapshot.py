@@ -229,7 +229,7 @@ class Snapshot:
                 names.append(known[p])  # by blob id: fast
             elif self._cargo is not None and CARGO_FILE.search(p):
                 self._blobs[p] = None  # the listing has every such file: this one is not in the tree
-            elif ("/." in p or p[:1] in "./" or "//" in p) and _outside_any_tree(p):
+            elif _outside_any_tree(p):
                 self._blobs[p] = None  # and git would take `..` as leaving the repository, and stop
             else:
                 names.append(self._object_name(p))
@@ -297,6 +297,9 @@ class Snapshot:
 
 
 def _outside_any_tree(path: str) -> bool:
-    """A path no tree holds: absolute, or with an empty, `.` or `..` part."""
+    """A path no tree holds: absolute, or with an empty, `.` or `..` part (looked for only in a
+    path that may have one: every manifest's name has a dot)."""
+    if not ("/." in path or path[:1] in "./" or "//" in path):
+        return False
     parts = path.split("/")
     return "" in parts or "." in parts or ".." in parts
